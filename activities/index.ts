@@ -1,0 +1,32 @@
+/**
+ * Activities: the only code that writes the read model on a workflow's behalf. Each is idempotent,
+ * so Temporal's retries are always safe.
+ */
+import { log } from '@temporalio/activity';
+import type { Db } from '../db/client';
+import { findOrderById, projectOrder as writeProjection, stateFromRecord, type ProjectionInput } from '../db/orders';
+import type { OrderState } from '../domain/order';
+
+export function createActivities(db: Db) {
+  return {
+    /** Writes one version of an order to the read model; returns the LastModified the database stamped. */
+    async projectOrder(input: ProjectionInput): Promise<{ lastModified: string }> {
+      const result = await writeProjection(db, input);
+      log.debug('order projected', {
+        orderNumber: input.state.orderNumber,
+        status: input.state.status,
+        version: input.version,
+        applied: result.applied,
+      });
+      return { lastModified: result.lastModified };
+    },
+
+    /** The read model's view of an order, for reopening a closed workflow. */
+    async loadOrderState(orderId: string): Promise<OrderState | null> {
+      const record = await findOrderById(db, orderId);
+      return record ? stateFromRecord(record) : null;
+    },
+  };
+}
+
+export type OrderActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,307 @@
+/**
+ * Read-model queries for orders: the projection written by the workflow's activity, and the reads
+ * the API and the reopen path need. Every write is an idempotent upsert keyed by business keys.
+ */
+import { and, asc, eq, gt, inArray, isNotNull, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import type { OrderContent, OrderState, OrderStatus, ShipmentRecord, StuckReason } from '../domain/order';
+import type { Db } from './client';
+import { orderLines, orders, shipments, type OrderLineRow, type OrderRow, type ShipmentRow } from './schema';
+
+/** Timestamps come back from PostgreSQL as text; the service speaks ISO 8601 UTC. */
+export const toIso = (value: string) => new Date(value).toISOString();
+const toIsoOrNull = (value: string | null) => (value === null ? null : toIso(value));
+
+export interface ProjectionInput {
+  state: OrderState;
+  version: number;
+  workflowId: string;
+}
+
+/**
+ * Writes one workflow version into the read model. A stale version (an activity retry overtaken by
+ * a newer projection) changes nothing. LastModified is stamped by the database clock at the moment a
+ * higher modified revision is written, never copied from the workflow.
+ */
+export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ lastModified: string; applied: boolean }> {
+  const { state, version, workflowId } = input;
+  const c = state.content;
+  const lastTransition = [...state.timeline].reverse().find((e) => e.to !== undefined);
+  const row = {
+    orderId: state.orderId,
+    merchantId: state.merchantId,
+    orderNumber: state.orderNumber,
+    workflowId,
+    status: state.status,
+    source: c.source ?? null,
+    createHash: state.createHash,
+    version,
+    modifiedRevision: state.modifiedRevision,
+    paid: c.paid,
+    orderDate: c.orderDate,
+    currency: c.currency,
+    shippingMethod: c.shippingMethod ?? null,
+    paymentMethod: c.paymentMethod ?? null,
+    customerCode: c.customer.code ?? null,
+    customerEmail: c.customer.email ?? null,
+    billTo: c.billTo,
+    shipTo: c.shipTo,
+    shippingAmount: c.shippingAmount,
+    taxAmount: c.taxAmount,
+    total: c.total,
+    customerNotes: c.customerNotes ?? null,
+    internalNotes: c.internalNotes ?? null,
+    gift: c.gift,
+    giftMessage: c.giftMessage ?? null,
+    customFields: c.customFields,
+    requestedWarehouse: c.requestedWarehouse ?? null,
+    heldFrom: state.heldFrom,
+    holdReason: state.holdReason,
+    servedToShipStation: state.servedToShipStation,
+    cancelReason: state.cancelReason,
+    stuckReason: state.stuck?.reason ?? null,
+    stuckSince: state.stuck?.since ?? null,
+    flags: state.flags,
+    timeline: state.timeline,
+    statusSince: lastTransition?.at ?? state.createdAt,
+    waitingSince: state.waitingSince,
+    createdAt: state.createdAt,
+  };
+  const excluded = (column: string) => sql.raw(`excluded."${column}"`);
+  const updatable = Object.fromEntries(
+    Object.entries(orders)
+      .filter(([key]) => key in row && key !== 'orderId' && key !== 'createdAt')
+      .map(([key, column]) => [key, excluded((column as { name: string }).name)]),
+  );
+
+  return db.transaction(async (tx) => {
+    const written = await tx
+      .insert(orders)
+      .values({ ...row, lastModified: sql`clock_timestamp()` })
+      .onConflictDoUpdate({
+        target: orders.orderId,
+        set: {
+          ...updatable,
+          lastModified: sql`case when excluded.modified_revision > ${orders.modifiedRevision} then clock_timestamp() else ${orders.lastModified} end`,
+          updatedAt: sql`now()`,
+        },
+        setWhere: sql`${orders.version} < excluded.version`,
+      })
+      .returning({ lastModified: orders.lastModified });
+
+    if (written.length === 0) {
+      const [current] = await tx.select({ lastModified: orders.lastModified }).from(orders).where(eq(orders.orderId, state.orderId));
+      return { lastModified: toIso(current!.lastModified), applied: false };
+    }
+
+    const lineIds = c.lines.map((l) => l.lineId);
+    await tx
+      .delete(orderLines)
+      .where(lineIds.length ? and(eq(orderLines.orderId, state.orderId), notInArray(orderLines.lineId, lineIds)) : eq(orderLines.orderId, state.orderId));
+    if (c.lines.length) {
+      await tx
+        .insert(orderLines)
+        .values(
+          c.lines.map((line, position) => ({
+            orderId: state.orderId,
+            lineId: line.lineId,
+            position,
+            sku: line.sku,
+            name: line.name,
+            quantity: line.quantity,
+            shippedQuantity: state.shipped[line.lineId] ?? 0,
+            unitPrice: line.unitPrice,
+            weightValue: line.weight?.value ?? null,
+            weightUnit: line.weight?.unit ?? null,
+            imageUrl: line.imageUrl ?? null,
+            location: line.location ?? null,
+            options: line.options,
+            adjustment: line.adjustment,
+          })),
+        )
+        .onConflictDoUpdate({
+          target: [orderLines.orderId, orderLines.lineId],
+          set: Object.fromEntries(
+            ['position', 'sku', 'name', 'quantity', 'shipped_quantity', 'unit_price', 'weight_value', 'weight_unit', 'image_url', 'location', 'options', 'adjustment'].map(
+              (column) => [camel(column), excluded(column)],
+            ),
+          ),
+        });
+    }
+    if (state.shipments.length) {
+      await tx
+        .insert(shipments)
+        .values(
+          state.shipments.map((s) => ({
+            orderId: state.orderId,
+            shipmentKey: s.shipmentKey,
+            carrier: s.carrier,
+            service: s.service ?? null,
+            trackingNumber: s.trackingNumber ?? null,
+            shipDate: s.shipDate ?? null,
+            labelCreatedAt: s.labelCreatedAt ?? null,
+            shippingCost: s.shippingCost ?? null,
+            lines: s.lines,
+            reportedVia: s.reportedVia,
+            recordedAt: s.recordedAt,
+            confirmationDeliveredAt: s.confirmationDeliveredAt,
+          })),
+        )
+        .onConflictDoUpdate({
+          target: [shipments.orderId, shipments.shipmentKey],
+          set: { confirmationDeliveredAt: excluded('confirmation_delivered_at'), lines: excluded('lines') },
+        });
+    }
+    return { lastModified: toIso(written[0]!.lastModified), applied: true };
+  });
+}
+
+const camel = (snake: string) => snake.replace(/_(\w)/g, (_, ch: string) => ch.toUpperCase());
+
+export interface OrderRecord {
+  order: OrderRow;
+  lines: OrderLineRow[];
+  shipments: ShipmentRow[];
+}
+
+export async function findOrderByNumber(db: Db, merchantId: string, orderNumber: string): Promise<OrderRecord | null> {
+  const [order] = await db
+    .select()
+    .from(orders)
+    .where(and(eq(orders.merchantId, merchantId), eq(orders.orderNumber, orderNumber)));
+  return order ? withChildren(db, order) : null;
+}
+
+export async function findOrderById(db: Db, orderId: string): Promise<OrderRecord | null> {
+  const [order] = await db.select().from(orders).where(eq(orders.orderId, orderId));
+  return order ? withChildren(db, order) : null;
+}
+
+async function withChildren(db: Db, order: OrderRow): Promise<OrderRecord> {
+  const [lines, shipmentRows] = await Promise.all([
+    db.select().from(orderLines).where(eq(orderLines.orderId, order.orderId)).orderBy(asc(orderLines.position)),
+    db.select().from(shipments).where(eq(shipments.orderId, order.orderId)).orderBy(asc(shipments.recordedAt)),
+  ]);
+  return { order, lines, shipments: shipmentRows };
+}
+
+export interface OrderListFilter {
+  merchantId: string;
+  status?: OrderStatus;
+  stuck?: boolean;
+  stuckReason?: StuckReason;
+  source?: string;
+  /** Keyset cursor: list continues after this (createdAt, orderId). */
+  after?: { createdAt: string; orderId: string };
+  limit: number;
+}
+
+export async function listOrders(db: Db, filter: OrderListFilter): Promise<OrderRow[]> {
+  const conditions: SQL[] = [eq(orders.merchantId, filter.merchantId)];
+  if (filter.status) conditions.push(eq(orders.status, filter.status));
+  if (filter.stuck === true) conditions.push(isNotNull(orders.stuckReason));
+  if (filter.stuck === false) conditions.push(isNull(orders.stuckReason));
+  if (filter.stuckReason) conditions.push(eq(orders.stuckReason, filter.stuckReason));
+  if (filter.source) conditions.push(eq(orders.source, filter.source));
+  if (filter.after) {
+    const { createdAt, orderId } = filter.after;
+    conditions.push(
+      or(gt(orders.createdAt, createdAt), and(eq(orders.createdAt, createdAt), gt(orders.orderId, orderId)))!,
+    );
+  }
+  return db
+    .select()
+    .from(orders)
+    .where(and(...conditions))
+    .orderBy(asc(orders.createdAt), asc(orders.orderId))
+    .limit(filter.limit);
+}
+
+export async function findOrdersByIds(db: Db, orderIds: string[]): Promise<OrderRow[]> {
+  if (orderIds.length === 0) return [];
+  return db.select().from(orders).where(inArray(orders.orderId, orderIds));
+}
+
+/** Rebuilds the workflow state from the read model (used when a closed order is reopened by a late fact). */
+export function stateFromRecord(record: OrderRecord): OrderState {
+  const { order: o, lines, shipments: shipmentRows } = record;
+  const content: OrderContent = {
+    orderNumber: o.orderNumber,
+    orderDate: toIso(o.orderDate),
+    paid: o.paid,
+    currency: o.currency,
+    ...(o.source !== null ? { source: o.source } : {}),
+    ...(o.shippingMethod !== null ? { shippingMethod: o.shippingMethod } : {}),
+    ...(o.paymentMethod !== null ? { paymentMethod: o.paymentMethod } : {}),
+    customer: {
+      ...(o.customerCode !== null ? { code: o.customerCode } : {}),
+      ...(o.customerEmail !== null ? { email: o.customerEmail } : {}),
+    },
+    billTo: o.billTo,
+    shipTo: o.shipTo,
+    lines: lines.map((l) => ({
+      lineId: l.lineId,
+      sku: l.sku,
+      name: l.name,
+      quantity: l.quantity,
+      unitPrice: l.unitPrice,
+      ...(l.weightValue !== null && l.weightUnit !== null
+        ? { weight: { value: trimDecimal(l.weightValue), unit: l.weightUnit as 'lb' | 'oz' | 'g' | 'kg' } }
+        : {}),
+      ...(l.imageUrl !== null ? { imageUrl: l.imageUrl } : {}),
+      ...(l.location !== null ? { location: l.location } : {}),
+      options: l.options,
+      adjustment: l.adjustment,
+    })),
+    shippingAmount: o.shippingAmount,
+    taxAmount: o.taxAmount,
+    total: o.total,
+    ...(o.customerNotes !== null ? { customerNotes: o.customerNotes } : {}),
+    ...(o.internalNotes !== null ? { internalNotes: o.internalNotes } : {}),
+    gift: o.gift,
+    ...(o.giftMessage !== null ? { giftMessage: o.giftMessage } : {}),
+    customFields: o.customFields,
+    ...(o.requestedWarehouse !== null ? { requestedWarehouse: o.requestedWarehouse } : {}),
+  };
+  return {
+    orderId: o.orderId,
+    merchantId: o.merchantId,
+    orderNumber: o.orderNumber,
+    createHash: o.createHash,
+    content,
+    status: o.status as OrderStatus,
+    heldFrom: o.heldFrom as OrderStatus | null,
+    holdReason: o.holdReason,
+    cancelReason: o.cancelReason,
+    servedToShipStation: o.servedToShipStation,
+    shipped: Object.fromEntries(lines.filter((l) => l.shippedQuantity > 0).map((l) => [l.lineId, l.shippedQuantity])),
+    shipments: shipmentRows.map(shipmentFromRow),
+    timeline: o.timeline,
+    stuck: o.stuckReason ? { reason: o.stuckReason as StuckReason, since: toIso(o.stuckSince!) } : null,
+    flags: o.flags,
+    modifiedRevision: o.modifiedRevision,
+    lastModified: toIso(o.lastModified),
+    waitingSince: toIso(o.waitingSince),
+    createdAt: toIso(o.createdAt),
+  };
+}
+
+export function shipmentFromRow(s: ShipmentRow): ShipmentRecord {
+  return {
+    shipmentKey: s.shipmentKey,
+    carrier: s.carrier,
+    ...(s.service !== null ? { service: s.service } : {}),
+    ...(s.trackingNumber !== null ? { trackingNumber: s.trackingNumber } : {}),
+    ...(s.shipDate !== null ? { shipDate: s.shipDate } : {}),
+    ...(s.labelCreatedAt !== null ? { labelCreatedAt: toIso(s.labelCreatedAt) } : {}),
+    ...(s.shippingCost !== null ? { shippingCost: s.shippingCost } : {}),
+    lines: s.lines,
+    reportedVia: s.reportedVia,
+    recordedAt: toIso(s.recordedAt),
+    confirmationDeliveredAt: toIsoOrNull(s.confirmationDeliveredAt),
+  };
+}
+
+/** numeric(12,4) comes back as "1.5000"; the order said "1.5". */
+export function trimDecimal(value: string): string {
+  return value.includes('.') ? value.replace(/\.?0+$/, '') : value;
+}

@@ -1,0 +1,143 @@
+/**
+ * The read model: the single source of table shapes (types are inferred from it, migrations are
+ * generated from it by drizzle-kit). One schema serves PostgreSQL and PGlite.
+ *
+ * Order tables are a projection of the order workflows, written only by activities. Merchants are
+ * owned by the API.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import type { Address, OrderFlag, ShipmentLine, TimelineEntry } from '../domain/order';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow();
+const money = (name: string) => numeric(name, { precision: 14, scale: 2 });
+
+export const merchants = pgTable('merchants', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** SHA-256 of the API key (keys are long random strings, so a plain digest is enough). */
+  apiKeyHash: text('api_key_hash').notNull().unique(),
+  apiKeyRotatedAt: timestamp('api_key_rotated_at', { withTimezone: true, mode: 'string' }),
+  createdAt: createdAt(),
+});
+
+export const orders = pgTable(
+  'orders',
+  {
+    /** The short stable OrderID ShipStation sees (never the workflow id). */
+    orderId: text('order_id').primaryKey(),
+    merchantId: text('merchant_id')
+      .notNull()
+      .references(() => merchants.id),
+    orderNumber: text('order_number').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    status: text('status').notNull(),
+    source: text('source'),
+    createHash: text('create_hash').notNull(),
+    /** Workflow-side change counter; a projection with a lower version is stale and ignored. */
+    version: integer('version').notNull(),
+    /** Bumped by the workflow when ShipStation must learn something; moves last_modified. */
+    modifiedRevision: integer('modified_revision').notNull(),
+    /** Stamped by the database when a higher modified_revision commits (never by a workflow clock). */
+    lastModified: timestamp('last_modified', { withTimezone: true, mode: 'string', precision: 6 }).notNull(),
+    paid: boolean('paid').notNull(),
+    orderDate: timestamp('order_date', { withTimezone: true, mode: 'string' }).notNull(),
+    currency: text('currency').notNull(),
+    shippingMethod: text('shipping_method'),
+    paymentMethod: text('payment_method'),
+    customerCode: text('customer_code'),
+    customerEmail: text('customer_email'),
+    billTo: jsonb('bill_to').$type<Address>().notNull(),
+    shipTo: jsonb('ship_to').$type<Address>().notNull(),
+    shippingAmount: money('shipping_amount').notNull(),
+    taxAmount: money('tax_amount').notNull(),
+    total: money('total').notNull(),
+    customerNotes: text('customer_notes'),
+    internalNotes: text('internal_notes'),
+    gift: boolean('gift').notNull().default(false),
+    giftMessage: text('gift_message'),
+    customFields: jsonb('custom_fields').$type<string[]>().notNull().default([]),
+    requestedWarehouse: text('requested_warehouse'),
+    /** Where an on_hold order returns to when released. */
+    heldFrom: text('held_from'),
+    holdReason: text('hold_reason'),
+    /** ShipStation has been served the order as a paid order at least once. */
+    servedToShipStation: boolean('served_to_shipstation').notNull().default(false),
+    cancelReason: text('cancel_reason'),
+    stuckReason: text('stuck_reason'),
+    stuckSince: timestamp('stuck_since', { withTimezone: true, mode: 'string' }),
+    flags: jsonb('flags').$type<OrderFlag[]>().notNull().default([]),
+    timeline: jsonb('timeline').$type<TimelineEntry[]>().notNull().default([]),
+    statusSince: timestamp('status_since', { withTimezone: true, mode: 'string' }).notNull(),
+    /** When the current wait began (status entered or retried); deadlines count from here. */
+    waitingSince: timestamp('waiting_since', { withTimezone: true, mode: 'string' }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('orders_merchant_number_idx').on(t.merchantId, t.orderNumber),
+    index('orders_merchant_last_modified_idx').on(t.merchantId, t.lastModified, t.orderId),
+    index('orders_merchant_status_idx').on(t.merchantId, t.status),
+    index('orders_stuck_idx').on(t.stuckReason).where(sql`${t.stuckReason} is not null`),
+  ],
+);
+
+export const orderLines = pgTable(
+  'order_lines',
+  {
+    orderId: text('order_id')
+      .notNull()
+      .references(() => orders.orderId, { onDelete: 'cascade' }),
+    lineId: text('line_id').notNull(),
+    position: integer('position').notNull(),
+    sku: text('sku').notNull(),
+    name: text('name').notNull(),
+    quantity: integer('quantity').notNull(),
+    shippedQuantity: integer('shipped_quantity').notNull().default(0),
+    unitPrice: money('unit_price').notNull(),
+    weightValue: numeric('weight_value', { precision: 12, scale: 4 }),
+    weightUnit: text('weight_unit'),
+    imageUrl: text('image_url'),
+    location: text('location'),
+    options: jsonb('options').$type<{ name: string; value: string }[]>().notNull().default([]),
+    adjustment: boolean('adjustment').notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.lineId] })],
+);
+
+export const shipments = pgTable(
+  'shipments',
+  {
+    orderId: text('order_id')
+      .notNull()
+      .references(() => orders.orderId, { onDelete: 'cascade' }),
+    shipmentKey: text('shipment_key').notNull(),
+    carrier: text('carrier').notNull(),
+    service: text('service'),
+    trackingNumber: text('tracking_number'),
+    shipDate: text('ship_date'),
+    labelCreatedAt: timestamp('label_created_at', { withTimezone: true, mode: 'string' }),
+    shippingCost: money('shipping_cost'),
+    lines: jsonb('lines').$type<ShipmentLine[]>().notNull(),
+    reportedVia: text('reported_via').notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' }).notNull(),
+    confirmationDeliveredAt: timestamp('confirmation_delivered_at', { withTimezone: true, mode: 'string' }),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.shipmentKey] })],
+);
+
+export type MerchantRow = typeof merchants.$inferSelect;
+export type OrderRow = typeof orders.$inferSelect;
+export type OrderLineRow = typeof orderLines.$inferSelect;
+export type ShipmentRow = typeof shipments.$inferSelect;

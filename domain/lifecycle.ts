@@ -1,0 +1,330 @@
+/**
+ * The order's rules as pure functions over OrderState: which requests are refused (and why) and what
+ * every accepted request or reported fact does. The workflow adds time, messages and persistence;
+ * everything that decides lives here and is unit-tested without Temporal.
+ *
+ * `check*` functions return a refusal reason or null. `apply*` functions mutate the state and return
+ * whether anything changed (false = an idempotent repeat).
+ */
+import { allocateShipment, allUnitsShipped } from './shipments';
+import {
+  STATUS_MAPPING,
+  type OrderChanges,
+  type OrderContent,
+  type OrderFlagCode,
+  type OrderState,
+  type OrderStatus,
+  type ShipmentReport,
+  type StuckReason,
+} from './order';
+
+export interface OrderDeadlines {
+  /** await_payment for this long -> stuck "unpaid_too_long". */
+  awaitPaymentMs: number;
+  /** pending (paid, not exported) for this long -> stuck "not_exported". */
+  pendingExportMs: number;
+  /** at_wms without any shipment for this long -> stuck "no_shipment". */
+  atWmsShipmentMs: number;
+}
+
+export interface OrderSettings {
+  deadlines: OrderDeadlines;
+  /** How long a confirmed or canceled order's workflow stays open to absorb late facts. */
+  terminalGraceMs: number;
+}
+
+export function newOrderState(init: {
+  orderId: string;
+  merchantId: string;
+  content: OrderContent;
+  createHash: string;
+  now: string;
+}): OrderState {
+  const status: OrderStatus = init.content.paid ? 'pending' : 'await_payment';
+  return {
+    orderId: init.orderId,
+    merchantId: init.merchantId,
+    orderNumber: init.content.orderNumber,
+    createHash: init.createHash,
+    content: init.content,
+    status,
+    heldFrom: null,
+    holdReason: null,
+    cancelReason: null,
+    servedToShipStation: false,
+    shipped: {},
+    shipments: [],
+    timeline: [{ at: init.now, event: 'created', to: status }],
+    stuck: null,
+    flags: [],
+    modifiedRevision: 1,
+    lastModified: null,
+    waitingSince: init.now,
+    createdAt: init.now,
+  };
+}
+
+const hasShipped = (state: OrderState) => state.shipments.some((s) => s.lines.length > 0);
+
+function transition(state: OrderState, to: OrderStatus, now: string, event: string, detail?: string) {
+  const from = state.status;
+  state.timeline.push({ at: now, event, from, to, ...(detail ? { detail } : {}) });
+  state.status = to;
+  state.waitingSince = now;
+  state.stuck = null;
+  if (STATUS_MAPPING[from].category !== STATUS_MAPPING[to].category) state.modifiedRevision++;
+}
+
+function note(state: OrderState, now: string, event: string, detail?: string) {
+  state.timeline.push({ at: now, event, ...(detail ? { detail } : {}) });
+}
+
+function flag(state: OrderState, code: OrderFlagCode, now: string, detail: string) {
+  state.flags.push({ code, at: now, detail });
+  note(state, now, 'flagged', `${code}: ${detail}`);
+}
+
+// ---- requests (updates) -------------------------------------------------------------------------
+
+export function checkMarkPaid(state: OrderState): string | null {
+  if (state.status === 'canceled') return 'the order is canceled';
+  return null;
+}
+
+export function applyMarkPaid(state: OrderState, now: string): boolean {
+  if (state.content.paid) return false;
+  state.content = { ...state.content, paid: true };
+  if (state.status === 'await_payment') {
+    transition(state, 'pending', now, 'paid');
+  } else {
+    // Held while unpaid: it will be released to pending; the payment itself is worth a line.
+    if (state.heldFrom === 'await_payment') state.heldFrom = 'pending';
+    note(state, now, 'paid');
+  }
+  return true;
+}
+
+export function checkHold(state: OrderState): string | null {
+  if (state.status === 'on_hold') return null;
+  if (state.status === 'shipped' || state.status === 'confirmed') return `the order has already shipped (status ${state.status})`;
+  if (state.status === 'canceled') return 'the order is canceled';
+  return null;
+}
+
+export function applyHold(state: OrderState, reason: string, now: string): boolean {
+  if (state.status === 'on_hold') return false;
+  state.heldFrom = state.status;
+  state.holdReason = reason;
+  transition(state, 'on_hold', now, 'held', reason);
+  return true;
+}
+
+export function checkRelease(state: OrderState): string | null {
+  return state.status === 'on_hold' ? null : `the order is not on hold (status ${state.status})`;
+}
+
+export function applyRelease(state: OrderState, now: string): boolean {
+  let to: OrderStatus = state.heldFrom ?? 'pending';
+  // ShipStation may have been served the order (or shipped part of it) while it was held.
+  if (to === 'pending' && (state.servedToShipStation || hasShipped(state))) to = 'at_wms';
+  state.heldFrom = null;
+  state.holdReason = null;
+  transition(state, to, now, 'released');
+  return true;
+}
+
+export function checkCancel(state: OrderState): string | null {
+  if (state.status === 'canceled') return null;
+  if (hasShipped(state) || state.status === 'shipped' || state.status === 'confirmed') {
+    const tracking = state.shipments.find((s) => s.trackingNumber)?.trackingNumber;
+    return `a package has already shipped${tracking ? ` (tracking ${tracking})` : ''}; it can no longer be canceled`;
+  }
+  return null;
+}
+
+export function applyCancel(state: OrderState, reason: string, now: string): boolean {
+  if (state.status === 'canceled') return false;
+  state.cancelReason = reason;
+  state.heldFrom = null;
+  transition(state, 'canceled', now, 'canceled', reason);
+  return true;
+}
+
+export function checkUpdateOrder(state: OrderState, changes: OrderChanges): string | null {
+  const editable = state.status === 'await_payment' || state.status === 'pending' || state.status === 'on_hold';
+  if (!editable) {
+    return state.status === 'at_wms'
+      ? 'the order is already at ShipStation; put it on hold before changing it'
+      : `the order can no longer be changed (status ${state.status})`;
+  }
+  if (changes.lines) {
+    const ids = new Set<string>();
+    for (const line of changes.lines) {
+      if (ids.has(line.lineId)) return `line ${line.lineId} appears twice`;
+      ids.add(line.lineId);
+    }
+    for (const [lineId, shipped] of Object.entries(state.shipped)) {
+      const kept = changes.lines.find((l) => l.lineId === lineId);
+      if (shipped > 0 && (!kept || kept.quantity < shipped)) {
+        return `line ${lineId} has ${shipped} unit(s) shipped already; it cannot go below that`;
+      }
+    }
+  }
+  return null;
+}
+
+export function applyUpdateOrder(state: OrderState, changes: OrderChanges, now: string): boolean {
+  const fields = Object.keys(changes).filter((k) => (changes as Record<string, unknown>)[k] !== undefined);
+  if (fields.length === 0) return false;
+  state.content = { ...state.content, ...changes };
+  state.modifiedRevision++;
+  note(state, now, 'changed', fields.sort().join(', '));
+  return true;
+}
+
+export function checkRetry(state: OrderState): string | null {
+  return state.stuck ? null : `the order is not stuck (status ${state.status})`;
+}
+
+/** Clears the stuck mark and does what the reason needs; the deadline starts counting again. */
+export function applyRetry(state: OrderState, now: string): boolean {
+  const reason = state.stuck?.reason;
+  if (!reason) return false;
+  state.stuck = null;
+  state.waitingSince = now;
+  // Re-offering means moving LastModified so that ShipStation's next poll picks the order up again.
+  const reoffer = reason === 'not_exported' || reason === 'no_shipment';
+  if (reoffer) state.modifiedRevision++;
+  note(state, now, 'retried', reoffer ? `${reason}: re-offered to ShipStation` : reason);
+  return true;
+}
+
+export function checkResend(state: OrderState): string | null {
+  if (state.status === 'shipped' || state.status === 'confirmed') return `the order has already shipped (status ${state.status})`;
+  return null;
+}
+
+export function applyResend(state: OrderState, now: string): boolean {
+  state.modifiedRevision++;
+  note(state, now, 'resent', 're-offered to ShipStation');
+  return true;
+}
+
+// ---- facts (signals) ----------------------------------------------------------------------------
+
+/** ShipStation was served the order in an export. pending -> at_wms; LastModified stays put. */
+export function applyExported(state: OrderState, now: string): boolean {
+  if (state.status === 'await_payment') return false;
+  const first = !state.servedToShipStation;
+  state.servedToShipStation = true;
+  if (state.status === 'pending') {
+    transition(state, 'at_wms', now, 'exported');
+    return true;
+  }
+  if (state.status === 'on_hold' && state.heldFrom === 'pending') {
+    state.heldFrom = 'at_wms';
+    note(state, now, 'exported', 'served while on hold');
+    return true;
+  }
+  return first;
+}
+
+export type ShipmentOutcome = 'recorded' | 'duplicate';
+
+/** A package left the warehouse. Accepted in every status; recorded once per shipment key. */
+export function applyShipmentReported(state: OrderState, report: ShipmentReport, now: string): ShipmentOutcome {
+  if (state.shipments.some((s) => s.shipmentKey === report.shipmentKey)) return 'duplicate';
+  const allocation = allocateShipment(state.content.lines, state.shipped, report.items);
+  for (const line of allocation.lines) state.shipped[line.lineId] = (state.shipped[line.lineId] ?? 0) + line.quantity;
+  state.shipments.push({
+    shipmentKey: report.shipmentKey,
+    carrier: report.carrier,
+    ...(report.service ? { service: report.service } : {}),
+    ...(report.trackingNumber ? { trackingNumber: report.trackingNumber } : {}),
+    ...(report.shipDate ? { shipDate: report.shipDate } : {}),
+    ...(report.labelCreatedAt ? { labelCreatedAt: report.labelCreatedAt } : {}),
+    ...(report.shippingCost ? { shippingCost: report.shippingCost } : {}),
+    lines: allocation.lines,
+    reportedVia: report.reportedVia,
+    recordedAt: now,
+    confirmationDeliveredAt: null,
+  });
+  const units = allocation.lines.reduce((n, l) => n + l.quantity, 0);
+  note(state, now, 'shipment recorded', `${report.carrier}${report.trackingNumber ? ` ${report.trackingNumber}` : ''}, ${units} unit(s)`);
+
+  for (const miss of allocation.unallocated) {
+    const what = miss.item.lineId ?? miss.item.sku ?? '(no line id or SKU)';
+    if (miss.why === 'no_matching_line') {
+      flag(state, 'shipment_items_unmatched', now, `${miss.quantity} unit(s) of ${what} match no line of the order`);
+    } else {
+      flag(state, 'shipment_beyond_ordered_quantity', now, `${miss.quantity} unit(s) of ${what} exceed what was still unshipped`);
+    }
+  }
+
+  if (state.status === 'canceled') {
+    flag(state, 'shipment_on_canceled_order', now, `shipment ${report.trackingNumber ?? report.shipmentKey} reported after cancel`);
+    return 'recorded';
+  }
+  if (allUnitsShipped(state.content.lines, state.shipped)) {
+    if (state.status === 'confirmed') {
+      // A late extra package: its confirmation is still owed.
+      transition(state, 'shipped', now, 'shipment after confirmation');
+    } else if (state.status !== 'shipped') {
+      state.heldFrom = null;
+      state.holdReason = null;
+      transition(state, 'shipped', now, 'all units shipped');
+    }
+  } else if (units > 0) {
+    // A partial shipment: the order is evidently at ShipStation.
+    state.servedToShipStation = true;
+    if (state.status === 'pending' || state.status === 'await_payment') {
+      transition(state, 'at_wms', now, 'partially shipped');
+    } else if (state.status === 'on_hold' && state.heldFrom !== 'at_wms') {
+      state.heldFrom = 'at_wms';
+    } else if (state.status === 'at_wms') {
+      state.stuck = null;
+    }
+  }
+  return 'recorded';
+}
+
+/** The order source received the detailed confirmation of one shipment. */
+export function applyConfirmationDelivered(state: OrderState, shipmentKey: string, now: string): boolean {
+  const shipment = state.shipments.find((s) => s.shipmentKey === shipmentKey);
+  if (!shipment || shipment.confirmationDeliveredAt) return false;
+  shipment.confirmationDeliveredAt = now;
+  note(state, now, 'confirmation delivered', shipment.trackingNumber ?? shipmentKey);
+  if (state.status === 'shipped' && state.shipments.every((s) => s.confirmationDeliveredAt)) {
+    transition(state, 'confirmed', now, 'confirmed');
+  }
+  return true;
+}
+
+// ---- deadlines ----------------------------------------------------------------------------------
+
+/** The deadline the order is waiting against right now, if any (epoch ms). */
+export function currentDeadline(state: OrderState, deadlines: OrderDeadlines): { reason: StuckReason; at: number } | null {
+  if (state.stuck) return null;
+  const since = Date.parse(state.waitingSince);
+  switch (state.status) {
+    case 'await_payment':
+      return { reason: 'unpaid_too_long', at: since + deadlines.awaitPaymentMs };
+    case 'pending':
+      return { reason: 'not_exported', at: since + deadlines.pendingExportMs };
+    case 'at_wms':
+      return hasShipped(state) ? null : { reason: 'no_shipment', at: since + deadlines.atWmsShipmentMs };
+    default:
+      return null;
+  }
+}
+
+export function applyStuck(state: OrderState, reason: StuckReason, now: string): boolean {
+  if (state.stuck) return false;
+  state.stuck = { reason, since: now };
+  note(state, now, 'stuck', reason);
+  return true;
+}
+
+export function applyLateFact(state: OrderState, now: string, detail: string) {
+  flag(state, 'late_fact_after_close', now, detail);
+}

@@ -1,0 +1,134 @@
+/**
+ * The one config loader: every environment variable the service reads, typed and validated at
+ * start-up. A wrong value stops the process with a message naming the variable. Defaults run on a
+ * laptop with nothing else installed.
+ */
+import path from 'node:path';
+import type { OrderSettings } from '../domain/lifecycle';
+import { parseDuration } from '../domain/dates';
+import type { DatabaseTarget } from '../db/client';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Null when unset: the API then refuses admin calls (make dev always sets one). */
+  adminToken: string | null;
+  dataDir: string;
+  database: DatabaseTarget;
+  temporal: {
+    address: string;
+    /** False when TEMPORAL_ADDRESS is unset: `make dev` then starts its own dev server. */
+    addressGiven: boolean;
+    namespace: string;
+    taskQueue: string;
+    uiPort: number;
+  };
+  /** How long the API waits for a worker to answer an order request before it answers 503. */
+  requestTimeoutMs: number;
+  maxBodyBytes: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  orders: OrderSettings;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+/** Documented in README.md; keep the two in step. */
+export const CONFIG_VARIABLES = [
+  'PORT',
+  'HOST',
+  'ADMIN_TOKEN',
+  'DATABASE_URL',
+  'DATA_DIR',
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_TASK_QUEUE',
+  'TEMPORAL_UI_PORT',
+  'REQUEST_TIMEOUT',
+  'MAX_BODY_BYTES',
+  'LOG_LEVEL',
+  'DEADLINE_AWAIT_PAYMENT',
+  'DEADLINE_PENDING_EXPORT',
+  'DEADLINE_AT_WMS_SHIPMENT',
+  'TERMINAL_GRACE',
+] as const;
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = (name: (typeof CONFIG_VARIABLES)[number]) => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const fail = (name: string, value: string, expected: string): never => {
+    throw new ConfigError(`${name}=${JSON.stringify(value)} is not valid: expected ${expected}`);
+  };
+  const integer = (name: (typeof CONFIG_VARIABLES)[number], fallback: number, min: number, max: number) => {
+    const value = read(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) fail(name, value, `an integer from ${min} to ${max}`);
+    return n;
+  };
+  const duration = (name: (typeof CONFIG_VARIABLES)[number], fallback: string) => {
+    const value = read(name) ?? fallback;
+    const ms = parseDuration(value);
+    if (ms === null || ms <= 0) fail(name, value, 'a duration such as 500ms, 30s, 15m, 4h or 7d');
+    return ms!;
+  };
+
+  const adminToken = read('ADMIN_TOKEN') ?? null;
+  if (adminToken !== null && adminToken.length < 16) fail('ADMIN_TOKEN', '(hidden)', 'at least 16 characters');
+
+  const dataDir = path.resolve(read('DATA_DIR') ?? '.data');
+  const databaseUrl = read('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    fail('DATABASE_URL', '(hidden)', 'a postgres:// or postgresql:// URL (leave it unset for the embedded PGlite)');
+  }
+
+  const temporalAddress = read('TEMPORAL_ADDRESS');
+  if (temporalAddress !== undefined && !/^[\w.-]+:\d{1,5}$/.test(temporalAddress)) {
+    fail('TEMPORAL_ADDRESS', temporalAddress, 'host:port, e.g. localhost:7233');
+  }
+  const logLevel = read('LOG_LEVEL') ?? 'info';
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+  if (!(levels as readonly string[]).includes(logLevel)) fail('LOG_LEVEL', logLevel, levels.join(', '));
+
+  return {
+    port: integer('PORT', 3000, 0, 65535),
+    host: read('HOST') ?? '0.0.0.0',
+    adminToken,
+    dataDir,
+    database: databaseUrl ? { url: databaseUrl } : { pglitePath: path.join(dataDir, 'pglite') },
+    temporal: {
+      address: temporalAddress ?? 'localhost:7233',
+      addressGiven: temporalAddress !== undefined,
+      namespace: read('TEMPORAL_NAMESPACE') ?? 'default',
+      taskQueue: read('TEMPORAL_TASK_QUEUE') ?? 'orders',
+      uiPort: integer('TEMPORAL_UI_PORT', 8233, 1, 65535),
+    },
+    requestTimeoutMs: duration('REQUEST_TIMEOUT', '10s'),
+    maxBodyBytes: integer('MAX_BODY_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+    logLevel: logLevel as Config['logLevel'],
+    orders: {
+      deadlines: {
+        awaitPaymentMs: duration('DEADLINE_AWAIT_PAYMENT', '7d'),
+        pendingExportMs: duration('DEADLINE_PENDING_EXPORT', '4h'),
+        atWmsShipmentMs: duration('DEADLINE_AT_WMS_SHIPMENT', '3d'),
+      },
+      terminalGraceMs: duration('TERMINAL_GRACE', '7d'),
+    },
+  };
+}
+
+/** For entry points: load the config or print the reason and exit 1 (no stack trace). */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`configuration error: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Every message an order workflow understands, defined once and shared by the workflow and its
+ * callers. Facts that must never be lost are signals; requests that may be refused are updates
+ * (with validators); reads are the `state` query.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { OrderChanges, OrderState, ShipmentReport } from '../domain/order';
+
+/** Every update carries the caller's deadline: a worker that only gets to it later refuses it. */
+export interface RequestEnvelope {
+  /** ISO time after which the request must not take effect (the caller has answered 503 by then). */
+  expiresAt: string;
+}
+
+export interface RegisterRequest extends RequestEnvelope {
+  createHash: string;
+}
+export interface ReasonRequest extends RequestEnvelope {
+  reason: string;
+}
+export interface UpdateOrderRequest extends RequestEnvelope {
+  changes: OrderChanges;
+}
+
+export const registerUpdate = defineUpdate<OrderState, [RegisterRequest]>('register');
+export const markPaidUpdate = defineUpdate<OrderState, [RequestEnvelope]>('markPaid');
+export const holdUpdate = defineUpdate<OrderState, [ReasonRequest]>('hold');
+export const releaseUpdate = defineUpdate<OrderState, [RequestEnvelope]>('release');
+export const cancelUpdate = defineUpdate<OrderState, [ReasonRequest]>('cancel');
+export const updateOrderUpdate = defineUpdate<OrderState, [UpdateOrderRequest]>('updateOrder');
+export const retryUpdate = defineUpdate<OrderState, [RequestEnvelope]>('retry');
+export const resendUpdate = defineUpdate<OrderState, [RequestEnvelope]>('resend');
+
+export interface ExportedFact {
+  /** Business key of the export page that served the order (duplicates carry the same key). */
+  exportKey: string;
+}
+export interface ConfirmationDeliveredFact {
+  shipmentKey: string;
+}
+
+export const exportedSignal = defineSignal<[ExportedFact]>('exported');
+export const shipmentReportedSignal = defineSignal<[ShipmentReport]>('shipmentReported');
+export const confirmationDeliveredSignal = defineSignal<[ConfirmationDeliveredFact]>('confirmationDelivered');
+
+export const stateQuery = defineQuery<OrderState>('state');
+
+/** The ApplicationFailure type a validator uses for "refused, nothing changed". */
+export const REFUSED = 'OrderRequestRefused';
+export const EXPIRED = 'OrderRequestExpired';

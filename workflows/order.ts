@@ -1,0 +1,300 @@
+/**
+ * One order = one workflow. The workflow owns the order's state; the rules live in
+ * domain/lifecycle.ts; this file adds what only a workflow can: messages, deadlines, the grace period,
+ * and projecting every change to the read model through an idempotent activity.
+ *
+ * Projection is serialised: handlers change the state and bump `version`; the main loop projects the
+ * newest version (one activity at a time); a request handler answers only once its change is in the
+ * read model, so the API can read its own writes.
+ */
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import {
+  applyCancel,
+  applyConfirmationDelivered,
+  applyExported,
+  applyHold,
+  applyLateFact,
+  applyMarkPaid,
+  applyRelease,
+  applyResend,
+  applyRetry,
+  applyShipmentReported,
+  applyStuck,
+  applyUpdateOrder,
+  checkCancel,
+  checkHold,
+  checkMarkPaid,
+  checkRelease,
+  checkResend,
+  checkRetry,
+  checkUpdateOrder,
+  currentDeadline,
+  newOrderState,
+  type OrderSettings,
+} from '../domain/lifecycle';
+import { isTerminal, lineViews, STUCK_REASON_TEXT, type OrderContent, type OrderState } from '../domain/order';
+import { describeDuration } from '../domain/dates';
+import {
+  cancelUpdate,
+  confirmationDeliveredSignal,
+  EXPIRED,
+  exportedSignal,
+  holdUpdate,
+  markPaidUpdate,
+  REFUSED,
+  registerUpdate,
+  releaseUpdate,
+  resendUpdate,
+  retryUpdate,
+  shipmentReportedSignal,
+  stateQuery,
+  updateOrderUpdate,
+  type RequestEnvelope,
+} from './messages';
+import { OrderStatusKey, OrderStuckKey, StuckReasonKey } from './search-attributes';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const { projectOrder, loadOrderState } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  // The read model may be down for a while; keep trying, visibly, rather than lose a change.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+export type OrderWorkflowInput =
+  /** A new order posted by its source. */
+  | { kind: 'new'; orderId: string; merchantId: string; content: OrderContent; createHash: string; settings: OrderSettings }
+  /** A fact arrived for an order whose workflow had closed: rebuild from the read model and record it. */
+  | { kind: 'reopen'; orderId: string; merchantId: string; orderNumber: string; settings: OrderSettings }
+  /** Continue-as-new of a long-lived order; nothing is pending. */
+  | { kind: 'continued'; state: OrderState; settings: OrderSettings };
+
+export interface OrderWorkflowResult {
+  orderId: string;
+  status: OrderState['status'];
+  shipments: number;
+}
+
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
+  const settings = input.settings;
+  const now = () => new Date(Date.now()).toISOString();
+
+  let state: OrderState | undefined =
+    input.kind === 'new'
+      ? newOrderState({ orderId: input.orderId, merchantId: input.merchantId, content: input.content, createHash: input.createHash, now: now() })
+      : input.kind === 'continued'
+        ? input.state
+        : undefined;
+  /** Bumped by every change; the read model holds `projectedVersion`. */
+  let version = input.kind === 'continued' ? 0 : 1;
+  let projectedVersion = 0;
+
+  const ready = () => condition(() => state !== undefined);
+  const changed = () => {
+    version++;
+  };
+  const projected = async () => {
+    const mine = version;
+    await condition(() => projectedVersion >= mine);
+    return state!;
+  };
+
+  /** Validators run before the handler and may not change anything; a refusal reaches the caller as 409. */
+  const guard = (request: RequestEnvelope, check: (s: OrderState) => string | null) => {
+    if (!state) throw ApplicationFailure.create({ type: REFUSED, message: 'the order is being reopened; try again in a moment' });
+    if (Date.now() > Date.parse(request.expiresAt)) {
+      throw ApplicationFailure.create({ type: EXPIRED, message: 'the request expired before a worker could take it; nothing changed' });
+    }
+    const reason = check(state);
+    if (reason) throw ApplicationFailure.create({ type: REFUSED, message: reason });
+  };
+
+  // ---- messages (registered before anything awaits, so none is dropped) --------------------------
+  setHandler(stateQuery, () => {
+    if (!state) throw new Error('the order is being reopened from the read model');
+    return state;
+  });
+
+  setHandler(
+    registerUpdate,
+    async () => projected(),
+    {
+      validator: (request) =>
+        guard(request, (s) =>
+          s.createHash === request.createHash ? null : `order ${s.orderNumber} already exists with a different payload`,
+        ),
+    },
+  );
+  setHandler(
+    markPaidUpdate,
+    async () => {
+      if (applyMarkPaid(state!, now())) changed();
+      return projected();
+    },
+    { validator: (request) => guard(request, checkMarkPaid) },
+  );
+  setHandler(
+    holdUpdate,
+    async ({ reason }) => {
+      if (applyHold(state!, reason, now())) changed();
+      return projected();
+    },
+    { validator: (request) => guard(request, checkHold) },
+  );
+  setHandler(
+    releaseUpdate,
+    async () => {
+      if (applyRelease(state!, now())) changed();
+      return projected();
+    },
+    { validator: (request) => guard(request, checkRelease) },
+  );
+  setHandler(
+    cancelUpdate,
+    async ({ reason }) => {
+      if (applyCancel(state!, reason, now())) changed();
+      return projected();
+    },
+    { validator: (request) => guard(request, checkCancel) },
+  );
+  setHandler(
+    updateOrderUpdate,
+    async ({ changes }) => {
+      if (applyUpdateOrder(state!, changes, now())) changed();
+      return projected();
+    },
+    { validator: (request) => guard(request, (s) => checkUpdateOrder(s, request.changes)) },
+  );
+  setHandler(
+    retryUpdate,
+    async () => {
+      if (applyRetry(state!, now())) changed();
+      return projected();
+    },
+    { validator: (request) => guard(request, checkRetry) },
+  );
+  setHandler(
+    resendUpdate,
+    async () => {
+      if (applyResend(state!, now())) changed();
+      return projected();
+    },
+    { validator: (request) => guard(request, checkResend) },
+  );
+
+  // Signal handlers never throw: a fact is recorded or recognised as a duplicate, nothing else.
+  setHandler(exportedSignal, async ({ exportKey }) => {
+    await ready();
+    if (applyExported(state!, now())) {
+      log.info('order served to ShipStation', { orderNumber: state!.orderNumber, exportKey });
+      changed();
+    }
+  });
+  setHandler(shipmentReportedSignal, async (report) => {
+    await ready();
+    const outcome = applyShipmentReported(state!, report, now());
+    log.info('shipment reported', { orderNumber: state!.orderNumber, shipmentKey: report.shipmentKey, outcome });
+    if (outcome === 'recorded') changed();
+  });
+  setHandler(confirmationDeliveredSignal, async ({ shipmentKey }) => {
+    await ready();
+    if (applyConfirmationDelivered(state!, shipmentKey, now())) changed();
+  });
+
+  // ---- reopening a closed order ------------------------------------------------------------------
+  if (input.kind === 'reopen') {
+    const loaded = await loadOrderState(input.orderId);
+    if (!loaded) {
+      throw ApplicationFailure.nonRetryable(`order ${input.orderId} is not in the read model; cannot reopen it`);
+    }
+    applyLateFact(loaded, now(), 'a message arrived after the order workflow had closed');
+    state = loaded;
+  }
+
+  // ---- the order's life --------------------------------------------------------------------------
+  publishVisibility(state!);
+  for (;;) {
+    if (projectedVersion < version) {
+      const target = version;
+      const { lastModified } = await projectOrder.executeWithOptions(
+        { startToCloseTimeout: '30 seconds', summary: `project ${state!.status} v${target}` },
+        [{ state: state!, version: target, workflowId: workflowInfo().workflowId }],
+      );
+      state!.lastModified = lastModified;
+      projectedVersion = target;
+      publishVisibility(state!);
+      continue;
+    }
+    if (workflowInfo().continueAsNewSuggested && allHandlersFinished()) {
+      await continueAsNew<typeof orderWorkflow>({ kind: 'continued', state: state!, settings });
+    }
+
+    const seen = version;
+    const terminal = isTerminal(state!.status);
+    const deadline = terminal ? null : currentDeadline(state!, settings.deadlines);
+    if (terminal) {
+      const quiet = !(await condition(() => version !== seen, settings.terminalGraceMs, {
+        summary: `grace period ${describeDuration(settings.terminalGraceMs)} for late facts`,
+      }));
+      if (quiet && allHandlersFinished()) break;
+    } else if (deadline) {
+      const wait = Math.max(1, deadline.at - Date.now());
+      const timedOut = !(await condition(() => version !== seen, wait, {
+        summary: `deadline ${deadline.reason} in ${describeDuration(wait)}`,
+      }));
+      if (timedOut && applyStuck(state!, deadline.reason, now())) {
+        log.warn('order stuck', { orderNumber: state!.orderNumber, reason: deadline.reason });
+        changed();
+      }
+    } else {
+      await condition(() => version !== seen);
+    }
+  }
+
+  await condition(allHandlersFinished);
+  return { orderId: state!.orderId, status: state!.status, shipments: state!.shipments.length };
+}
+
+/** Search attributes and the Web UI's "current details" follow every projected change. */
+function publishVisibility(state: OrderState) {
+  upsertSearchAttributes([
+    { key: OrderStatusKey, value: state.status },
+    { key: StuckReasonKey, value: state.stuck ? state.stuck.reason : null },
+    { key: OrderStuckKey, value: state.stuck !== null },
+  ]);
+  const last = state.timeline[state.timeline.length - 1];
+  const lines = lineViews(state)
+    .filter((l) => !l.adjustment)
+    .map((l) => `- ${l.sku || l.lineId}: ${l.shipped}/${l.ordered} shipped`);
+  const shipments = state.shipments.map(
+    (s) => `- ${s.carrier} ${s.trackingNumber ?? '(no tracking)'}: ${s.lines.map((l) => `${l.lineId}x${l.quantity}`).join(', ') || 'no units'}${s.confirmationDeliveredAt ? ' (confirmed)' : ''}`,
+  );
+  setCurrentDetails(
+    [
+      `**Order ${state.orderNumber}** (${state.merchantId}) - status **${state.status}**`,
+      state.stuck ? `**STUCK**: ${state.stuck.reason} since ${state.stuck.since} (${STUCK_REASON_TEXT[state.stuck.reason]})` : '',
+      state.status === 'on_hold' && state.holdReason ? `Hold: ${state.holdReason}` : '',
+      `LastModified: ${state.lastModified ?? 'not yet projected'}`,
+      last ? `Last event: ${last.event}${last.detail ? ` (${last.detail})` : ''} at ${last.at}` : '',
+      '',
+      '**Lines**',
+      ...lines,
+      ...(shipments.length ? ['', '**Shipments**', ...shipments] : []),
+      ...(state.flags.length ? ['', '**Flags**', ...state.flags.map((f) => `- ${f.code}: ${f.detail}`)] : []),
+    ]
+      .filter((line, i, all) => line !== '' || (i > 0 && all[i - 1] !== ''))
+      .join('\n'),
+  );
+}
