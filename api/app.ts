@@ -1,0 +1,123 @@
+/**
+ * The Hono application: health checks, the admin API, the merchant order API and the OpenAPI
+ * document, with one error handler for all of them.
+ */
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { Client } from '@temporalio/client';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { createMiddleware } from 'hono/factory';
+import { requestId } from 'hono/request-id';
+import { pingDatabase, type Db } from '../db/client';
+import type { Logger } from '../runtime/logger';
+import type { MerchantEnv } from './auth';
+import { ApiError, errorResponse, type FieldProblem } from './errors';
+import type { OrderGateway } from './order-gateway';
+import { adminRoutes } from './routes/admin';
+import { json } from './routes/common';
+import { orderRoutes } from './routes/orders';
+
+export interface AppDeps {
+  db: Db;
+  temporal: Client;
+  gateway: OrderGateway;
+  adminToken: string | null;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+/** zod problems become `400 {error, message, details: [{path, message}]}`. */
+function validationHook(result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }, c: Context) {
+  if (result.success || !result.error) return;
+  const details: FieldProblem[] = result.error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(body)',
+    message: issue.message,
+  }));
+  const first = details[0]!;
+  const message = `${first.path}: ${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`;
+  return c.json({ error: 'invalid_request', message, details }, 400);
+}
+
+const requireJsonBody = createMiddleware(async (c, next) => {
+  if (['POST', 'PUT', 'PATCH'].includes(c.req.method)) {
+    const type = c.req.header('Content-Type');
+    const length = c.req.header('Content-Length');
+    const hasBody = type !== undefined || (length !== undefined && length !== '0') || c.req.header('Transfer-Encoding') !== undefined;
+    if (hasBody && !/^application\/(?:[\w.+-]+\+)?json\s*(;|$)/i.test(type ?? '')) {
+      throw new ApiError(415, 'unsupported_media_type', 'send the body as JSON with "Content-Type: application/json"');
+    }
+  }
+  await next();
+});
+
+export function createApp(deps: AppDeps) {
+  const { db, temporal, gateway, logger } = deps;
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+
+  app.use('*', requestId());
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    logger.info(
+      { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      'request',
+    );
+  });
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', `the body is larger than ${deps.maxBodyBytes} bytes`);
+      },
+    }),
+  );
+  app.use('/api/*', requireJsonBody);
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/healthz', tags: ['health'], summary: 'The process is alive', responses: { 200: json(z.object({ status: z.literal('ok') }), 'Alive') } }),
+    (c) => c.json({ status: 'ok' as const }, 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/readyz',
+      tags: ['health'],
+      summary: 'The database and Temporal are reachable',
+      responses: {
+        200: json(z.object({ status: z.string(), database: z.string(), temporal: z.string() }), 'Ready'),
+        503: json(z.object({ status: z.string(), database: z.string(), temporal: z.string() }), 'Not ready'),
+      },
+    }),
+    async (c) => {
+      const check = async (probe: () => Promise<unknown>) => {
+        try {
+          await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 3000))]);
+          return 'ok';
+        } catch {
+          return 'unreachable';
+        }
+      };
+      const [database, temporalStatus] = await Promise.all([
+        check(() => pingDatabase(db)),
+        check(() => temporal.connection.withDeadline(Date.now() + 3000, () => temporal.workflowService.getSystemInfo({}))),
+      ]);
+      const ready = database === 'ok' && temporalStatus === 'ok';
+      return c.json({ status: ready ? 'ready' : 'not_ready', database, temporal: temporalStatus }, ready ? 200 : 503);
+    },
+  );
+
+  app.route('/api/admin', adminRoutes(db, deps.adminToken, new OpenAPIHono({ defaultHook: validationHook })));
+  app.route('/api/orders', orderRoutes(db, gateway, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'merchantKey', { type: 'http', scheme: 'bearer', description: 'A merchant API key' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'ShipStation WMS connector', version: '0.1.0', description: 'Order API, admin API and health checks.' },
+  });
+
+  app.notFound((c) => c.json({ error: 'not_found', message: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((error, c) => errorResponse(error, c, (e) => logger.error({ err: e, path: c.req.path }, 'unhandled error')));
+  return app;
+}

@@ -1,0 +1,70 @@
+/**
+ * Every error a caller can see: JSON `{error, message}` with the right status code, never a stack
+ * trace. Routes throw ApiError (or a gateway error); `onError` turns it into the response.
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { NoWorkerError, OrderClosedError, RequestRefusedError, TemporalUnavailableError } from './order-gateway';
+
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: FieldProblem[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string, details?: FieldProblem[]) => new ApiError(400, 'invalid_request', message, details);
+export const notFound = (message: string) => new ApiError(404, 'not_found', message);
+export const conflict = (message: string) => new ApiError(409, 'conflict', message);
+
+/** Maps anything thrown inside a request to a response; unknown errors are logged, not shown. */
+export function errorResponse(error: unknown, c: Context, logError: (error: unknown) => void): Response {
+  const known = toApiError(error);
+  if (!known) {
+    logError(error);
+    return c.json({ error: 'internal_error', message: 'something went wrong on our side; it has been logged' }, 500);
+  }
+  for (const [name, value] of Object.entries(known.headers ?? {})) c.header(name, value);
+  const body = { error: known.code, message: known.message, ...(known.details ? { details: known.details } : {}) };
+  return c.json(body, known.status);
+}
+
+function toApiError(error: unknown): ApiError | null {
+  if (error instanceof ApiError) return error;
+  if (error instanceof RequestRefusedError) return conflict(error.message);
+  if (error instanceof OrderClosedError) return conflict(error.message);
+  if (error instanceof NoWorkerError) return new ApiError(503, 'no_worker', error.message, undefined, { 'Retry-After': '5' });
+  if (error instanceof TemporalUnavailableError) {
+    return new ApiError(503, 'temporal_unavailable', 'Temporal is unreachable; nothing changed, try again shortly', undefined, { 'Retry-After': '5' });
+  }
+  if (isDatabaseUnavailable(error)) {
+    return new ApiError(503, 'database_unavailable', 'the database is unreachable; nothing changed, try again shortly', undefined, { 'Retry-After': '5' });
+  }
+  if (error instanceof HTTPException) {
+    if (error.status === 413) return new ApiError(413, 'payload_too_large', 'the request body is too large');
+    return new ApiError(error.status as ContentfulStatusCode, 'http_error', error.message || 'request failed');
+  }
+  if (error instanceof SyntaxError) return badRequest('the body is not valid JSON');
+  return null;
+}
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ECONNREFUSED' || code === 'CONNECTION_CLOSED' || code === 'CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === '57P01') {
+      return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,223 @@
+/**
+ * The API's only way to reach order workflows. Requests (updates) wait a bounded time and carry that
+ * deadline into the workflow, so "no worker answered" really means nothing changed; facts (signals)
+ * are durable once the server has them and reopen a closed order if they must.
+ */
+import {
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import {
+  ApplicationFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type SearchAttributePair,
+  type SignalDefinition,
+  type UpdateDefinition,
+} from '@temporalio/common';
+import type { OrderSettings } from '../domain/lifecycle';
+import { orderWorkflowId, type OrderContent, type OrderState, type ShipmentReport } from '../domain/order';
+import {
+  confirmationDeliveredSignal,
+  EXPIRED,
+  exportedSignal,
+  REFUSED,
+  registerUpdate,
+  shipmentReportedSignal,
+  stateQuery,
+  type ConfirmationDeliveredFact,
+  type ExportedFact,
+  type RequestEnvelope,
+} from '../workflows/messages';
+import type { orderWorkflow, OrderWorkflowInput } from '../workflows/order';
+import { MerchantIdKey, OrderNumberKey, OrderSourceKey, OrderStatusKey, OrderStuckKey } from '../workflows/search-attributes';
+
+/** The workflow refused the request; the reason is for the caller. Nothing changed. */
+export class RequestRefusedError extends Error {}
+/** No worker took the request in time. Nothing changed (the workflow refuses it if it arrives later). */
+export class NoWorkerError extends Error {}
+/** The order's workflow has closed (terminal and past its grace period). */
+export class OrderClosedError extends Error {}
+/** Temporal itself could not be reached. */
+export class TemporalUnavailableError extends Error {}
+
+export interface OrderGatewayOptions {
+  taskQueue: string;
+  requestTimeoutMs: number;
+  orders: OrderSettings;
+}
+
+export interface OrderRef {
+  merchantId: string;
+  orderNumber: string;
+  orderId: string;
+}
+
+type RequestArgs<R extends RequestEnvelope> = Omit<R, 'expiresAt'>;
+
+export class OrderGateway {
+  constructor(
+    private readonly client: Client,
+    private readonly options: OrderGatewayOptions,
+  ) {}
+
+  /**
+   * Starts the order's workflow (or finds the running one) and waits until its first projection is
+   * in the read model. Refused when a different payload was registered under the same number.
+   */
+  async create(ref: OrderRef, content: OrderContent, createHash: string): Promise<'created_or_found' | 'closed'> {
+    const workflowId = orderWorkflowId(ref.merchantId, ref.orderNumber);
+    const input: OrderWorkflowInput = {
+      kind: 'new',
+      orderId: ref.orderId,
+      merchantId: ref.merchantId,
+      content,
+      createHash,
+      settings: this.options.orders,
+    };
+    const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
+      workflowId,
+      taskQueue: this.options.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      // A closed order keeps its number: never start a second life for it by accident.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: this.searchAttributes(ref, content, content.paid ? 'pending' : 'await_payment'),
+      staticSummary: `Order ${ref.orderNumber} of merchant ${ref.merchantId}`,
+      staticDetails: `OrderID ${ref.orderId}${content.source ? `, source ${content.source}` : ''}, ordered ${content.orderDate}`,
+    });
+    try {
+      await this.withinRequestTimeout((expiresAt) =>
+        this.client.workflow.executeUpdateWithStart(registerUpdate, {
+          args: [{ createHash, expiresAt }],
+          startWorkflowOperation,
+        }),
+      );
+      return 'created_or_found';
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return 'closed';
+      throw this.translate(error);
+    }
+  }
+
+  /** Sends one request (update) and returns the order's state once the change is projected. */
+  async request<R extends RequestEnvelope>(
+    ref: Pick<OrderRef, 'merchantId' | 'orderNumber'>,
+    update: UpdateDefinition<OrderState, [R]>,
+    args: RequestArgs<R>,
+  ): Promise<OrderState> {
+    const handle = this.handle(ref);
+    try {
+      return await this.withinRequestTimeout((expiresAt) =>
+        handle.executeUpdate(update, { args: [{ ...args, expiresAt } as R] }),
+      );
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  async queryState(ref: Pick<OrderRef, 'merchantId' | 'orderNumber'>): Promise<OrderState> {
+    try {
+      return await this.client.withDeadline(Date.now() + this.options.requestTimeoutMs, () => this.handle(ref).query(stateQuery));
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  /** ShipStation shipped a package of this order. Durable once this returns. */
+  reportShipment(ref: OrderRef, report: ShipmentReport): Promise<void> {
+    return this.deliverFact(ref, shipmentReportedSignal, report);
+  }
+
+  /** ShipStation was served this order in an export. */
+  markExported(ref: OrderRef, fact: ExportedFact): Promise<void> {
+    return this.deliverFact(ref, exportedSignal, fact);
+  }
+
+  /** The order source received the detailed confirmation of one shipment. */
+  confirmationDelivered(ref: OrderRef, fact: ConfirmationDeliveredFact): Promise<void> {
+    return this.deliverFact(ref, confirmationDeliveredSignal, fact);
+  }
+
+  /**
+   * Facts go by signal-with-start: a running workflow just gets the signal; a closed one is reopened
+   * from the read model (ID reuse allowed for this call only) and records the fact.
+   */
+  private async deliverFact<T>(ref: OrderRef, signal: SignalDefinition<[T]>, fact: T): Promise<void> {
+    const input: OrderWorkflowInput = {
+      kind: 'reopen',
+      orderId: ref.orderId,
+      merchantId: ref.merchantId,
+      orderNumber: ref.orderNumber,
+      settings: this.options.orders,
+    };
+    try {
+      await this.client.withDeadline(Date.now() + this.options.requestTimeoutMs, () =>
+        this.client.workflow.signalWithStart<typeof orderWorkflow, [T]>('orderWorkflow', {
+          workflowId: orderWorkflowId(ref.merchantId, ref.orderNumber),
+          taskQueue: this.options.taskQueue,
+          args: [input],
+          signal,
+          signalArgs: [fact],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          typedSearchAttributes: [
+            { key: MerchantIdKey, value: ref.merchantId },
+            { key: OrderNumberKey, value: ref.orderNumber },
+          ],
+          staticSummary: `Order ${ref.orderNumber} of merchant ${ref.merchantId} (reopened by a late message)`,
+        }),
+      );
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  private handle(ref: Pick<OrderRef, 'merchantId' | 'orderNumber'>): WorkflowHandle<typeof orderWorkflow> {
+    return this.client.workflow.getHandle(orderWorkflowId(ref.merchantId, ref.orderNumber));
+  }
+
+  private searchAttributes(ref: OrderRef, content: OrderContent, status: string): SearchAttributePair[] {
+    return [
+      { key: MerchantIdKey, value: ref.merchantId },
+      { key: OrderNumberKey, value: ref.orderNumber },
+      { key: OrderStatusKey, value: status },
+      { key: OrderStuckKey, value: false },
+      ...(content.source ? [{ key: OrderSourceKey, value: content.source }] : []),
+    ];
+  }
+
+  /** Runs a Temporal call under the request deadline; the same deadline travels in the request. */
+  private withinRequestTimeout<T>(call: (expiresAt: string) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.options.requestTimeoutMs;
+    return this.client.withDeadline(deadline, () => call(new Date(deadline).toISOString()));
+  }
+
+  private translate(error: unknown): Error {
+    if (error instanceof WorkflowUpdateFailedError) {
+      const cause = error.cause;
+      if (cause instanceof ApplicationFailure && cause.type === EXPIRED) return new NoWorkerError(cause.message);
+      if (cause instanceof ApplicationFailure && cause.type === REFUSED) return new RequestRefusedError(cause.message);
+      return new RequestRefusedError(cause?.message ?? error.message);
+    }
+    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcCode(error, 4 /* DEADLINE_EXCEEDED */)) {
+      return new NoWorkerError(
+        `no worker answered within ${this.options.requestTimeoutMs / 1000} s, nothing changed; try again when the worker is running`,
+      );
+    }
+    if (error instanceof WorkflowNotFoundError || isGrpcCode(error, 5 /* NOT_FOUND */)) {
+      return new OrderClosedError('the order workflow has closed; its final state is in the read model');
+    }
+    if (isGrpcCode(error, 14 /* UNAVAILABLE */)) return new TemporalUnavailableError('Temporal is unreachable');
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+function isGrpcCode(error: unknown, code: number): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === code) return true;
+  }
+  return false;
+}

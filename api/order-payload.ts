@@ -1,0 +1,212 @@
+/**
+ * The order payload accepted by POST /api/orders and PATCH /api/orders/{orderNumber}: zod schemas
+ * (which also feed /openapi.json) and the normalisation into the domain's OrderContent.
+ */
+import { z } from '@hono/zod-openapi';
+import { parseIsoTimestamp } from '../domain/dates';
+import { moneyToCents, formatCents, parseMoney } from '../domain/money';
+import type { Address, OrderChanges, OrderContent, OrderLine, WeightUnit } from '../domain/order';
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
+const text = (max: number) =>
+  z
+    .string()
+    .max(max, { message: `at most ${max} characters` })
+    .refine((v) => !CONTROL_CHARACTERS.test(v), { message: 'contains control characters' });
+
+const isMoney = (v: number | string) => {
+  try {
+    moneyToCents(v);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const Money = z
+  .union([z.number(), z.string()])
+  .refine(isMoney, { message: 'an amount with at most 2 decimals, as a number or a string ("12.50")' })
+  .openapi({ example: '12.50', description: 'A JSON number or a decimal string with at most 2 decimals' });
+
+const Decimal = z
+  .union([z.number(), z.string()])
+  .refine((v) => /^\d{1,8}(\.\d{1,4})?$/.test(typeof v === 'number' ? String(v) : v.trim()), {
+    message: 'a non-negative decimal with at most 4 decimals',
+  });
+
+export const AddressSchema = z
+  .object({
+    name: text(100).min(1, { message: 'required' }),
+    company: text(100).optional(),
+    street1: text(200).optional(),
+    street2: text(200).optional(),
+    city: text(100).optional(),
+    state: text(100).optional(),
+    postalCode: text(50).optional(),
+    country: z
+      .string()
+      .regex(/^[A-Za-z]{2}$/, { message: 'an ISO 3166-1 alpha-2 country code such as US' })
+      .optional(),
+    phone: text(50).optional(),
+    email: text(100).optional(),
+  })
+  .strict()
+  .openapi('Address');
+
+const WEIGHT_UNITS = ['lb', 'oz', 'g', 'kg'] as const;
+
+export const LineSchema = z
+  .object({
+    lineId: text(50).min(1).optional().openapi({ description: 'Stable per-line key; defaults to the line position (1, 2, ...)' }),
+    sku: text(50).default(''),
+    name: text(200).min(1, { message: 'required' }),
+    quantity: z.number().int().min(1).max(99_999),
+    unitPrice: Money,
+    weight: z.object({ value: Decimal, unit: z.enum(WEIGHT_UNITS) }).strict().optional(),
+    imageUrl: text(500).optional(),
+    location: text(100).optional(),
+    options: z.array(z.object({ name: text(100).min(1), value: text(100) }).strict()).max(50).default([]),
+    adjustment: z.boolean().default(false).openapi({ description: 'A discount or fee line: never shipped' }),
+  })
+  .strict()
+  .openapi('OrderLine');
+
+const linesSchema = z
+  .array(LineSchema)
+  .max(500)
+  .superRefine((lines, ctx) => {
+    const seen = new Set<string>();
+    lines.forEach((line, i) => {
+      const id = line.lineId ?? String(i + 1);
+      if (seen.has(id)) ctx.addIssue({ code: 'custom', path: [i, 'lineId'], message: `duplicate lineId ${id}` });
+      seen.add(id);
+    });
+  });
+
+const editable = {
+  shippingMethod: text(100).optional(),
+  billTo: AddressSchema.optional(),
+  shipTo: AddressSchema.optional(),
+  lines: linesSchema.optional(),
+  shippingAmount: Money.optional(),
+  taxAmount: Money.optional(),
+  total: Money.optional(),
+  customerNotes: text(1000).optional(),
+  internalNotes: text(1000).optional(),
+  gift: z.boolean().optional(),
+  giftMessage: text(1000).optional(),
+  customFields: z.array(text(100)).max(3, { message: 'at most 3 custom fields' }).optional(),
+  requestedWarehouse: text(100).optional(),
+};
+
+export const OrderPayloadSchema = z
+  .object({
+    orderNumber: text(50)
+      .min(1, { message: 'required' })
+      .refine((v) => v.trim() === v && !v.includes('/'), { message: 'no leading or trailing spaces and no "/"' }),
+    orderDate: z.string().refine((v) => parseIsoTimestamp(v) !== null, {
+      message: 'an ISO 8601 timestamp with a zone, e.g. 2026-11-25T14:03:00Z',
+    }),
+    paid: z.boolean(),
+    currency: z
+      .string()
+      .regex(/^[A-Za-z]{3}$/, { message: 'an ISO 4217 code such as USD' })
+      .default('USD'),
+    source: text(50).optional(),
+    paymentMethod: text(50).optional(),
+    customer: z.object({ code: text(50).optional(), email: text(100).optional() }).strict().default({}),
+    ...editable,
+    shipTo: AddressSchema,
+    billTo: AddressSchema.optional(),
+    lines: linesSchema,
+    shippingAmount: Money.default(0),
+    taxAmount: Money.default(0),
+    gift: z.boolean().default(false),
+    customFields: editable.customFields.default([]),
+  })
+  .strict()
+  .openapi('OrderPayload');
+
+export const OrderChangesSchema = z
+  .object(editable)
+  .strict()
+  .refine((v) => Object.values(v).some((x) => x !== undefined), { message: 'nothing to change' })
+  .openapi('OrderChanges');
+
+export type OrderPayload = z.infer<typeof OrderPayloadSchema>;
+export type OrderChangesPayload = z.infer<typeof OrderChangesSchema>;
+
+const trimDecimal = (v: number | string) => {
+  const s = typeof v === 'number' ? String(v) : v.trim();
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+};
+
+function normalizeAddress(address: z.infer<typeof AddressSchema>): Address {
+  return { ...address, ...(address.country ? { country: address.country.toUpperCase() } : {}) };
+}
+
+function normalizeLines(lines: z.infer<typeof linesSchema>): OrderLine[] {
+  return lines.map((line, i) => ({
+    lineId: line.lineId ?? String(i + 1),
+    sku: line.sku,
+    name: line.name,
+    quantity: line.quantity,
+    unitPrice: parseMoney(line.unitPrice),
+    ...(line.weight ? { weight: { value: trimDecimal(line.weight.value), unit: line.weight.unit as WeightUnit } } : {}),
+    ...(line.imageUrl !== undefined ? { imageUrl: line.imageUrl } : {}),
+    ...(line.location !== undefined ? { location: line.location } : {}),
+    options: line.options,
+    adjustment: line.adjustment,
+  }));
+}
+
+/** Sum of line totals plus shipping and tax, in cents: the total when the source sends none. */
+function computedTotal(lines: OrderLine[], shipping: string, tax: string): string {
+  const cents = lines.reduce((sum, l) => sum + moneyToCents(l.unitPrice) * l.quantity, 0) + moneyToCents(shipping) + moneyToCents(tax);
+  return formatCents(cents);
+}
+
+const defined = <T extends object>(value: T): T =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+
+export function normalizeOrderPayload(payload: OrderPayload): OrderContent {
+  const lines = normalizeLines(payload.lines);
+  const shippingAmount = parseMoney(payload.shippingAmount);
+  const taxAmount = parseMoney(payload.taxAmount);
+  const shipTo = normalizeAddress(payload.shipTo);
+  return defined({
+    orderNumber: payload.orderNumber,
+    orderDate: parseIsoTimestamp(payload.orderDate)!,
+    paid: payload.paid,
+    currency: payload.currency.toUpperCase(),
+    source: payload.source,
+    shippingMethod: payload.shippingMethod,
+    paymentMethod: payload.paymentMethod,
+    customer: defined(payload.customer),
+    billTo: payload.billTo ? normalizeAddress(payload.billTo) : shipTo,
+    shipTo,
+    lines,
+    shippingAmount,
+    taxAmount,
+    total: payload.total !== undefined ? parseMoney(payload.total) : computedTotal(lines, shippingAmount, taxAmount),
+    customerNotes: payload.customerNotes,
+    internalNotes: payload.internalNotes,
+    gift: payload.gift,
+    giftMessage: payload.giftMessage,
+    customFields: payload.customFields,
+    requestedWarehouse: payload.requestedWarehouse,
+  });
+}
+
+export function normalizeOrderChanges(payload: OrderChangesPayload): OrderChanges {
+  return defined({
+    ...payload,
+    billTo: payload.billTo ? normalizeAddress(payload.billTo) : undefined,
+    shipTo: payload.shipTo ? normalizeAddress(payload.shipTo) : undefined,
+    lines: payload.lines ? normalizeLines(payload.lines) : undefined,
+    shippingAmount: payload.shippingAmount !== undefined ? parseMoney(payload.shippingAmount) : undefined,
+    taxAmount: payload.taxAmount !== undefined ? parseMoney(payload.taxAmount) : undefined,
+    total: payload.total !== undefined ? parseMoney(payload.total) : undefined,
+  }) as OrderChanges;
+}

@@ -1,0 +1,128 @@
+/** How an order is shown by the order API: one shape for GET, list items and request answers. */
+import { createHash } from 'node:crypto';
+import { z } from '@hono/zod-openapi';
+import { toIso, trimDecimal, type OrderRecord } from '../db/orders';
+import type { OrderRow } from '../db/schema';
+import { ORDER_STATUSES, STUCK_REASONS } from '../domain/order';
+
+/**
+ * The short stable OrderID ShipStation sees: derived from the business key, so it needs no counter
+ * and is the same however often the order is posted. 26 base32 characters = 130 bits.
+ */
+export function orderIdFor(merchantId: string, orderNumber: string): string {
+  const digest = createHash('sha256').update(`${merchantId}\u0000${orderNumber}`).digest();
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of digest) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < 26) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return `o${out}`;
+}
+
+export const createHashOf = (canonical: string) => createHash('sha256').update(canonical).digest('hex');
+
+export const OrderSummarySchema = z
+  .object({
+    orderNumber: z.string(),
+    orderId: z.string(),
+    status: z.enum(ORDER_STATUSES),
+    statusSince: z.string(),
+    lastModified: z.string(),
+    paid: z.boolean(),
+    source: z.string().nullable(),
+    total: z.string(),
+    currency: z.string(),
+    stuck: z.object({ reason: z.enum(STUCK_REASONS), since: z.string() }).nullable(),
+    createdAt: z.string(),
+  })
+  .openapi('OrderSummary');
+
+export const OrderViewSchema = OrderSummarySchema.extend({
+  workflowId: z.string(),
+  hold: z.object({ reason: z.string().nullable(), returnsTo: z.string().nullable() }).nullable(),
+  cancelReason: z.string().nullable(),
+  flags: z.array(z.object({ code: z.string(), at: z.string(), detail: z.string() })),
+  order: z.record(z.string(), z.unknown()).openapi({ description: 'The order content as normalised' }),
+  lines: z.array(z.record(z.string(), z.unknown())),
+  shipments: z.array(z.record(z.string(), z.unknown())),
+  timeline: z.array(z.object({ at: z.string(), event: z.string(), from: z.string().optional(), to: z.string().optional(), detail: z.string().optional() })),
+}).openapi('Order');
+
+export function orderSummary(o: OrderRow) {
+  return {
+    orderNumber: o.orderNumber,
+    orderId: o.orderId,
+    status: o.status as (typeof ORDER_STATUSES)[number],
+    statusSince: toIso(o.statusSince),
+    lastModified: toIso(o.lastModified),
+    paid: o.paid,
+    source: o.source,
+    total: o.total,
+    currency: o.currency,
+    stuck: o.stuckReason ? { reason: o.stuckReason as (typeof STUCK_REASONS)[number], since: toIso(o.stuckSince!) } : null,
+    createdAt: toIso(o.createdAt),
+  };
+}
+
+export function orderView({ order: o, lines, shipments }: OrderRecord) {
+  return {
+    ...orderSummary(o),
+    workflowId: o.workflowId,
+    hold: o.status === 'on_hold' ? { reason: o.holdReason, returnsTo: o.heldFrom } : null,
+    cancelReason: o.cancelReason,
+    flags: o.flags,
+    order: {
+      orderDate: toIso(o.orderDate),
+      currency: o.currency,
+      source: o.source,
+      shippingMethod: o.shippingMethod,
+      paymentMethod: o.paymentMethod,
+      customer: { code: o.customerCode, email: o.customerEmail },
+      billTo: o.billTo,
+      shipTo: o.shipTo,
+      shippingAmount: o.shippingAmount,
+      taxAmount: o.taxAmount,
+      total: o.total,
+      customerNotes: o.customerNotes,
+      internalNotes: o.internalNotes,
+      gift: o.gift,
+      giftMessage: o.giftMessage,
+      customFields: o.customFields,
+      requestedWarehouse: o.requestedWarehouse,
+    },
+    lines: lines.map((l) => ({
+      lineId: l.lineId,
+      sku: l.sku,
+      name: l.name,
+      quantity: l.quantity,
+      shipped: l.shippedQuantity,
+      unitPrice: l.unitPrice,
+      weight: l.weightValue !== null ? { value: trimDecimal(l.weightValue), unit: l.weightUnit } : null,
+      imageUrl: l.imageUrl,
+      location: l.location,
+      options: l.options,
+      adjustment: l.adjustment,
+    })),
+    shipments: shipments.map((s) => ({
+      shipmentKey: s.shipmentKey,
+      carrier: s.carrier,
+      service: s.service,
+      trackingNumber: s.trackingNumber,
+      shipDate: s.shipDate,
+      labelCreatedAt: s.labelCreatedAt ? toIso(s.labelCreatedAt) : null,
+      shippingCost: s.shippingCost,
+      lines: s.lines,
+      reportedVia: s.reportedVia,
+      recordedAt: toIso(s.recordedAt),
+      confirmationDeliveredAt: s.confirmationDeliveredAt ? toIso(s.confirmationDeliveredAt) : null,
+    })),
+    timeline: o.timeline,
+  };
+}

@@ -1,0 +1,57 @@
+/** Admin API: merchants and their keys. Authenticated by ADMIN_TOKEN. */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Db } from '../../db/client';
+import { createMerchant, MerchantExistsError, rotateMerchantKey } from '../../db/merchants';
+import { requireAdmin } from '../auth';
+import { conflict, notFound } from '../errors';
+import { errorResponses, json } from './common';
+
+const MerchantId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,49}$/, { message: 'lowercase letters, digits, "-" and "_", at most 50, starting with a letter or digit' })
+  .openapi({ example: 'acme' });
+
+const CreatedMerchant = z
+  .object({ id: z.string(), name: z.string(), apiKey: z.string().openapi({ description: 'Shown once; store it now' }) })
+  .openapi('CreatedMerchant');
+
+const createMerchantRoute = createRoute({
+  method: 'post',
+  path: '/merchants',
+  tags: ['admin'],
+  security: [{ adminToken: [] }],
+  summary: 'Create a merchant and its API key (shown once)',
+  request: { body: { content: { 'application/json': { schema: z.object({ id: MerchantId, name: z.string().min(1).max(200) }).strict() } }, required: true } },
+  responses: { 201: json(CreatedMerchant, 'Created'), ...errorResponses },
+});
+
+const rotateKeyRoute = createRoute({
+  method: 'post',
+  path: '/merchants/{id}/rotate-key',
+  tags: ['admin'],
+  security: [{ adminToken: [] }],
+  summary: 'Replace the merchant API key; the old one stops working at once',
+  request: { params: z.object({ id: MerchantId }) },
+  responses: { 200: json(z.object({ id: z.string(), apiKey: z.string() }), 'New key (shown once)'), ...errorResponses },
+});
+
+export function adminRoutes(db: Db, adminToken: string | null, app: OpenAPIHono) {
+  app.use('*', requireAdmin(adminToken));
+  app.openapi(createMerchantRoute, async (c) => {
+    const { id, name } = c.req.valid('json');
+    try {
+      const { merchant, apiKey } = await createMerchant(db, { id, name });
+      return c.json({ id: merchant.id, name: merchant.name, apiKey }, 201);
+    } catch (error) {
+      if (error instanceof MerchantExistsError) throw conflict(error.message);
+      throw error;
+    }
+  });
+  app.openapi(rotateKeyRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const apiKey = await rotateMerchantKey(db, id);
+    if (!apiKey) throw notFound(`no merchant ${id}`);
+    return c.json({ id, apiKey }, 200);
+  });
+  return app;
+}

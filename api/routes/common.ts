@@ -1,0 +1,27 @@
+import { z } from '@hono/zod-openapi';
+
+export const ErrorSchema = z
+  .object({
+    error: z.string().openapi({ example: 'conflict' }),
+    message: z.string().openapi({ example: 'the order is not on hold (status at_wms)' }),
+    details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Error');
+
+const error = (description: string) => ({ content: { 'application/json': { schema: ErrorSchema } }, description });
+
+export const errorResponses = {
+  400: error('The request is invalid; `details` names each bad field'),
+  401: error('Missing or unknown credentials'),
+  403: error('Credentials are valid but not allowed here'),
+  404: error('No such resource for this caller'),
+  409: error('Refused by the order: the message says why; nothing changed'),
+  413: error('The body is too large'),
+  415: error('The body is not JSON'),
+  503: error('Temporal, a worker or the database is unavailable; nothing changed'),
+} as const;
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});

@@ -1,0 +1,188 @@
+/**
+ * Merchant order API. Thin on purpose: validate, authenticate, read the read model, send the request
+ * to the order's workflow, answer from the read model once the change is projected.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Db } from '../../db/client';
+import { findOrderByNumber, listOrders } from '../../db/orders';
+import { canonicalJson, ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
+import {
+  cancelUpdate,
+  holdUpdate,
+  markPaidUpdate,
+  releaseUpdate,
+  resendUpdate,
+  retryUpdate,
+  updateOrderUpdate,
+} from '../../workflows/messages';
+import { requireMerchant, type MerchantEnv } from '../auth';
+import { ApiError, badRequest, conflict, notFound } from '../errors';
+import type { OrderGateway } from '../order-gateway';
+import { normalizeOrderChanges, normalizeOrderPayload, OrderChangesSchema, OrderPayloadSchema } from '../order-payload';
+import { createHashOf, orderIdFor, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
+import { errorResponses, json } from './common';
+
+const OrderNumberParam = z.object({ orderNumber: z.string().min(1).max(50).openapi({ example: 'A-1001' }) });
+const ReasonBody = z.object({ reason: z.string().min(1, { message: 'required' }).max(500) }).strict();
+
+const secured = { security: [{ merchantKey: [] }], tags: ['orders'] };
+
+const createOrderRoute = createRoute({
+  ...secured,
+  method: 'post',
+  path: '/',
+  summary: 'Create an order (idempotent per order number)',
+  description:
+    'Posting the same payload again answers 200 with the existing order; a different payload under an existing number is refused with 409. Once this answers, GET and the next ShipStation export see the order.',
+  request: { body: { content: { 'application/json': { schema: OrderPayloadSchema } }, required: true } },
+  responses: { 200: json(OrderViewSchema, 'The order already existed with this payload'), 201: json(OrderViewSchema, 'Created'), ...errorResponses },
+});
+
+const getOrderRoute = createRoute({
+  ...secured,
+  method: 'get',
+  path: '/{orderNumber}',
+  summary: 'One order with lines, shipments and timeline',
+  request: { params: OrderNumberParam },
+  responses: { 200: json(OrderViewSchema, 'The order'), ...errorResponses },
+});
+
+const listOrdersRoute = createRoute({
+  ...secured,
+  method: 'get',
+  path: '/',
+  summary: 'List orders, oldest first, by keyset pages',
+  request: {
+    query: z.object({
+      status: z.enum(ORDER_STATUSES).optional(),
+      stuck: z.enum(['true', 'false']).optional(),
+      stuckReason: z.enum(STUCK_REASONS).optional(),
+      source: z.string().max(50).optional(),
+      cursor: z.string().max(200).optional().openapi({ description: 'nextCursor of the previous page' }),
+      limit: z.coerce.number().int().min(1).max(500).default(50),
+    }),
+  },
+  responses: {
+    200: json(z.object({ orders: z.array(OrderSummarySchema), nextCursor: z.string().nullable() }), 'A page of orders'),
+    ...errorResponses,
+  },
+});
+
+const patchOrderRoute = createRoute({
+  ...secured,
+  method: 'patch',
+  path: '/{orderNumber}',
+  summary: 'Change address, lines or amounts (before export, or while on hold)',
+  request: { params: OrderNumberParam, body: { content: { 'application/json': { schema: OrderChangesSchema } }, required: true } },
+  responses: { 200: json(OrderViewSchema, 'The changed order'), ...errorResponses },
+});
+
+const actionRoute = (action: string, summary: string, withReason: boolean) =>
+  createRoute({
+    ...secured,
+    method: 'post',
+    path: `/{orderNumber}/${action}`,
+    summary,
+    request: {
+      params: OrderNumberParam,
+      ...(withReason ? { body: { content: { 'application/json': { schema: ReasonBody } }, required: true } } : {}),
+    },
+    responses: { 200: json(OrderViewSchema, 'Accepted; the order as it now is'), ...errorResponses },
+  });
+
+const encodeCursor = (createdAt: string, orderId: string) => Buffer.from(JSON.stringify([createdAt, orderId])).toString('base64url');
+function decodeCursor(cursor: string): { createdAt: string; orderId: string } {
+  try {
+    const [createdAt, orderId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt === 'string' && typeof orderId === 'string' && !Number.isNaN(Date.parse(createdAt))) return { createdAt, orderId };
+  } catch {
+    // fall through to the error below
+  }
+  throw badRequest('cursor is not a cursor this API returned', [{ path: 'cursor', message: 'invalid cursor' }]);
+}
+
+export function orderRoutes(db: Db, gateway: OrderGateway, app: OpenAPIHono<MerchantEnv>) {
+  app.use('*', requireMerchant(db));
+
+  const existing = async (merchantId: string, orderNumber: string) => {
+    const record = await findOrderByNumber(db, merchantId, orderNumber);
+    if (!record) throw notFound(`no order ${orderNumber}`);
+    return record;
+  };
+  const reread = async (merchantId: string, orderNumber: string) => orderView(await existing(merchantId, orderNumber));
+
+  app.openapi(createOrderRoute, async (c) => {
+    const merchant = c.get('merchant');
+    const content = normalizeOrderPayload(c.req.valid('json'));
+    const createHash = createHashOf(canonicalJson(content));
+    const found = await findOrderByNumber(db, merchant.id, content.orderNumber);
+    if (found) {
+      if (found.order.createHash !== createHash) throw conflict(`order ${content.orderNumber} already exists with a different payload`);
+      return c.json(orderView(found), 200);
+    }
+    const ref = { merchantId: merchant.id, orderNumber: content.orderNumber, orderId: orderIdFor(merchant.id, content.orderNumber) };
+    await gateway.create(ref, content, createHash);
+    const created = await findOrderByNumber(db, merchant.id, content.orderNumber);
+    if (!created) throw new ApiError(503, 'not_visible_yet', 'the order was accepted but is not visible yet; repeat the same request');
+    if (created.order.createHash !== createHash) throw conflict(`order ${content.orderNumber} already exists with a different payload`);
+    return c.json(orderView(created), 201);
+  });
+
+  app.openapi(listOrdersRoute, async (c) => {
+    const q = c.req.valid('query');
+    const rows = await listOrders(db, {
+      merchantId: c.get('merchant').id,
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.stuck ? { stuck: q.stuck === 'true' } : {}),
+      ...(q.stuckReason ? { stuckReason: q.stuckReason } : {}),
+      ...(q.source ? { source: q.source } : {}),
+      ...(q.cursor ? { after: decodeCursor(q.cursor) } : {}),
+      limit: q.limit + 1,
+    });
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > q.limit && last ? encodeCursor(last.createdAt, last.orderId) : null;
+    return c.json({ orders: page.map(orderSummary), nextCursor }, 200);
+  });
+
+  app.openapi(getOrderRoute, async (c) => c.json(await reread(c.get('merchant').id, c.req.valid('param').orderNumber), 200));
+
+  app.openapi(patchOrderRoute, async (c) => {
+    const merchantId = c.get('merchant').id;
+    const { orderNumber } = c.req.valid('param');
+    await existing(merchantId, orderNumber);
+    await gateway.request({ merchantId, orderNumber }, updateOrderUpdate, { changes: normalizeOrderChanges(c.req.valid('json')) });
+    return c.json(await reread(merchantId, orderNumber), 200);
+  });
+
+  const simpleActions = [
+    ['pay', 'Mark the order paid (await_payment -> pending)', markPaidUpdate],
+    ['release', 'Release a held order to where it was', releaseUpdate],
+    ['retry', 'Retry a stuck order (does what its stuck reason needs)', retryUpdate],
+    ['resend', 'Re-offer a not-yet-shipped order to ShipStation', resendUpdate],
+  ] as const;
+  for (const [action, summary, update] of simpleActions) {
+    app.openapi(actionRoute(action, summary, false), async (c) => {
+      const merchantId = c.get('merchant').id;
+      const { orderNumber } = c.req.valid('param');
+      await existing(merchantId, orderNumber);
+      await gateway.request({ merchantId, orderNumber }, update, {});
+      return c.json(await reread(merchantId, orderNumber), 200);
+    });
+  }
+  const reasonActions = [
+    ['hold', 'Put the order on hold (reaches ShipStation with the next export)', holdUpdate],
+    ['cancel', 'Cancel the order (refused once a package has shipped)', cancelUpdate],
+  ] as const;
+  for (const [action, summary, update] of reasonActions) {
+    app.openapi(actionRoute(action, summary, true), async (c) => {
+      const merchantId = c.get('merchant').id;
+      const { orderNumber } = c.req.valid('param');
+      const { reason } = c.req.valid('json' as never) as z.infer<typeof ReasonBody>;
+      await existing(merchantId, orderNumber);
+      await gateway.request({ merchantId, orderNumber }, update, { reason });
+      return c.json(await reread(merchantId, orderNumber), 200);
+    });
+  }
+  return app;
+}

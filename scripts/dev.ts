@@ -1,0 +1,139 @@
+/**
+ * `make dev`: the whole stack in one process on embedded defaults - a Temporal dev server with its Web
+ * UI (state in .data/temporal.db), PGlite in .data/pglite, migrations, the worker and the API - and a
+ * clean stop on Ctrl-C. DATABASE_URL switches to PostgreSQL; TEMPORAL_ADDRESS to an existing server.
+ *
+ * The worker and the API share this process because embedded PGlite is a single-process database.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
+import { openDatabase } from '../db/client';
+import { createMerchant, findMerchant, findMerchantByApiKey, rotateMerchantKey } from '../db/merchants';
+import { migrateDatabase } from '../db/migrate';
+import { closeServer, startApiServer } from '../api/server';
+import { loadConfigOrExit } from '../runtime/config';
+import { createLogger } from '../runtime/logger';
+import { installTemporalLogging, connectClient } from '../runtime/temporal';
+import { startDevServer, type RunningDevServer } from '../runtime/temporal-cli';
+import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { createOrderWorker } from '../worker';
+
+const DEV_MERCHANT = { id: 'dev', name: 'Dev merchant' };
+
+/** A secret generated once and kept under .data/ so it survives restarts. */
+function keptSecret(dataDir: string, file: string, make: () => string): string {
+  const full = path.join(dataDir, file);
+  if (existsSync(full)) return readFileSync(full, 'utf8').trim();
+  const value = make();
+  writeFileSync(full, `${value}\n`, { mode: 0o600 });
+  return value;
+}
+
+async function main() {
+  const dataDir = path.resolve(process.env.DATA_DIR?.trim() || '.data');
+  mkdirSync(dataDir, { recursive: true });
+  if (!process.env.ADMIN_TOKEN?.trim()) {
+    process.env.ADMIN_TOKEN = keptSecret(dataDir, 'admin-token', () => `adm_${randomBytes(24).toString('base64url')}`);
+  }
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.logLevel, 'dev');
+  installTemporalLogging(logger);
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.warn({ err: error }, 'error while stopping');
+      }
+    }
+  };
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping API, worker, database and Temporal...`);
+    void stopAll().then(() => {
+      console.log('stopped.');
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  try {
+    let temporalAddress = config.temporal.address;
+    let uiUrl: string | null = null;
+    if (!config.temporal.addressGiven) {
+      const [, port] = config.temporal.address.split(':');
+      const server: RunningDevServer = await startDevServer({
+        port: Number(port),
+        uiPort: config.temporal.uiPort,
+        dbFilename: path.join(dataDir, 'temporal.db'),
+        namespace: config.temporal.namespace,
+        searchAttributes: ORDER_SEARCH_ATTRIBUTES,
+        logFile: path.join(dataDir, 'temporal.log'),
+      });
+      cleanups.push(() => server.stop());
+      temporalAddress = server.address;
+      uiUrl = server.uiUrl;
+      logger.info({ how: server.how, address: server.address }, 'Temporal dev server started');
+    }
+
+    const database = await openDatabase(config.database);
+    cleanups.push(() => database.close());
+    await migrateDatabase(database);
+
+    const devKey = keptSecret(dataDir, 'dev-merchant-key', () => '');
+    let apiKey = devKey;
+    if (!(await findMerchant(database.db, DEV_MERCHANT.id))) {
+      apiKey = (await createMerchant(database.db, DEV_MERCHANT)).apiKey;
+    } else if (!devKey || (await findMerchantByApiKey(database.db, devKey))?.id !== DEV_MERCHANT.id) {
+      apiKey = (await rotateMerchantKey(database.db, DEV_MERCHANT.id))!;
+    }
+    writeFileSync(path.join(dataDir, 'dev-merchant-key'), `${apiKey}\n`, { mode: 0o600 });
+
+    const connection = await NativeConnection.connect({ address: temporalAddress });
+    cleanups.push(() => connection.close());
+    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db });
+    const workerRun = worker.run();
+    cleanups.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerRun;
+    });
+
+    const temporal = await connectClient(temporalAddress, config.temporal.namespace);
+    cleanups.push(() => temporal.connection.close());
+    const { server, url } = await startApiServer({ config: { ...config, temporal: { ...config.temporal, address: temporalAddress } }, db: database.db, temporal, logger });
+    cleanups.push(() => closeServer(server));
+
+    console.log(
+      [
+        '',
+        'ShipStation WMS connector is running',
+        `  API                ${url}   (OpenAPI: ${url}/openapi.json)`,
+        `  Temporal UI        ${uiUrl ?? `(using the Temporal server at ${temporalAddress})`}`,
+        `  Temporal address   ${temporalAddress}, namespace ${config.temporal.namespace}`,
+        `  Database           ${database.kind} at ${database.location}`,
+        `  Admin token        ${config.adminToken}`,
+        `  Dev merchant key   ${apiKey}   (merchant "${DEV_MERCHANT.id}")`,
+        '',
+        'Try:',
+        `  curl -s -X POST ${url}/api/orders -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" \\`,
+        `    -d '{"orderNumber":"A-1001","orderDate":"2026-11-25T10:00:00Z","paid":true,"shipTo":{"name":"Ada Lovelace","street1":"1 Main St","city":"Austin","state":"TX","postalCode":"78701","country":"US"},"lines":[{"sku":"MUG-1","name":"Mug","quantity":2,"unitPrice":"9.50"}]}'`,
+        '',
+        'Ctrl-C stops everything.',
+      ].join('\n'),
+    );
+    await workerRun;
+  } catch (error) {
+    console.error(`make dev failed: ${error instanceof Error ? error.message : String(error)}`);
+    await stopAll();
+    process.exit(1);
+  }
+}
+
+void main();
