@@ -1,0 +1,106 @@
+/**
+ * A real order stack for integration tests: the shared dev server, a worker on a task queue of this
+ * suite's own, a real database, the API's gateway and, on demand, the Hono app.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { inject } from 'vitest';
+import { createApp } from '../../api/app';
+import { OrderGateway } from '../../api/order-gateway';
+import { createMerchant } from '../../db/merchants';
+import type { OrderSettings } from '../../domain/lifecycle';
+import { createOrderWorker } from '../../worker';
+import { openTestDatabase, type DatabaseKind, type TestDatabase } from './database';
+
+export const DAY = 86_400_000;
+
+export const LONG_SETTINGS: OrderSettings = {
+  deadlines: { awaitPaymentMs: 30 * DAY, pendingExportMs: 30 * DAY, atWmsShipmentMs: 30 * DAY },
+  terminalGraceMs: 30 * DAY,
+};
+
+export interface TestStack {
+  database: TestDatabase;
+  client: Client;
+  gateway: OrderGateway;
+  taskQueue: string;
+  settings: OrderSettings;
+  worker: Worker | null;
+  /** Starts (again) a worker on this suite's task queue. */
+  startWorker(): Promise<void>;
+  /** Stops the worker and waits until it has drained. */
+  stopWorker(): Promise<void>;
+  /** A merchant of this suite: unique id, so workflow ids never collide across suites. */
+  newMerchant(prefix?: string): Promise<{ id: string; apiKey: string }>;
+  app(options?: { adminToken?: string; maxBodyBytes?: number }): ReturnType<typeof createApp>;
+  close(): Promise<void>;
+}
+
+export const uniqueId = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+let runtimeInstalled = false;
+/** The SDK's INFO chatter (worker state changes) would bury test output; keep warnings. */
+function quietSdkLogs() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export async function startTestStack(options: { db?: DatabaseKind; settings?: Partial<OrderSettings>; requestTimeoutMs?: number } = {}): Promise<TestStack> {
+  quietSdkLogs();
+  const database = await openTestDatabase(options.db ?? 'pglite');
+  const address = inject('temporalAddress');
+  const namespace = inject('temporalNamespace');
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace });
+  const nativeConnection = await NativeConnection.connect({ address });
+  const taskQueue = uniqueId('orders-test');
+  const settings: OrderSettings = { ...LONG_SETTINGS, ...options.settings };
+  const gateway = new OrderGateway(client, { taskQueue, requestTimeoutMs: options.requestTimeoutMs ?? 10_000, orders: settings });
+
+  let run: Promise<void> | null = null;
+  const stack: TestStack = {
+    database,
+    client,
+    gateway,
+    taskQueue,
+    settings,
+    worker: null,
+    async startWorker() {
+      const worker = await createOrderWorker({ connection: nativeConnection, namespace, taskQueue, db: database.db, workflowBundlePath: inject('workflowBundlePath') });
+      stack.worker = worker;
+      run = worker.run();
+    },
+    async stopWorker() {
+      if (stack.worker && stack.worker.getState() === 'RUNNING') stack.worker.shutdown();
+      await run;
+      stack.worker = null;
+      run = null;
+    },
+    async newMerchant(prefix = 'm') {
+      const id = uniqueId(prefix);
+      const { apiKey } = await createMerchant(database.db, { id, name: `Merchant ${id}` });
+      return { id, apiKey };
+    },
+    app(appOptions = {}) {
+      return createApp({
+        db: database.db,
+        temporal: client,
+        gateway,
+        adminToken: appOptions.adminToken ?? null,
+        maxBodyBytes: appOptions.maxBodyBytes ?? 1_048_576,
+        logger: pino({ level: 'silent' }),
+      });
+    },
+    async close() {
+      await stack.stopWorker();
+      await nativeConnection.close();
+      await connection.close();
+      await database.close();
+    },
+  };
+  await stack.startWorker();
+  return stack;
+}
