@@ -21,10 +21,10 @@ export function createActivities(db: Db) {
       return { lastModified: result.lastModified };
     },
 
-    /** The read model's view of an order, for reopening a closed workflow. */
-    async loadOrderState(orderId: string): Promise<OrderState | null> {
+    /** The read model's view of an order and its projected version, for reopening a closed workflow. */
+    async loadOrderState(orderId: string): Promise<{ state: OrderState; version: number } | null> {
       const record = await findOrderById(db, orderId);
-      return record ? stateFromRecord(record) : null;
+      return record ? { state: stateFromRecord(record), version: record.order.version } : null;
     },
   };
 }

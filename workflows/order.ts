@@ -78,8 +78,8 @@ export type OrderWorkflowInput =
   | { kind: 'new'; orderId: string; merchantId: string; content: OrderContent; createHash: string; settings: OrderSettings }
   /** A fact arrived for an order whose workflow had closed: rebuild from the read model and record it. */
   | { kind: 'reopen'; orderId: string; merchantId: string; orderNumber: string; settings: OrderSettings }
-  /** Continue-as-new of a long-lived order; nothing is pending. */
-  | { kind: 'continued'; state: OrderState; settings: OrderSettings };
+  /** Continue-as-new of a long-lived order; everything up to `version` is projected. */
+  | { kind: 'continued'; state: OrderState; version: number; settings: OrderSettings };
 
 export interface OrderWorkflowResult {
   orderId: string;
@@ -97,9 +97,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       : input.kind === 'continued'
         ? input.state
         : undefined;
-  /** Bumped by every change; the read model holds `projectedVersion`. */
-  let version = input.kind === 'continued' ? 0 : 1;
-  let projectedVersion = 0;
+  /**
+   * Bumped by every change; the read model holds `projectedVersion`. Versions keep rising across
+   * continue-as-new and reopened runs, or the read model would take newer changes for stale ones.
+   */
+  let version = input.kind === 'continued' ? input.version : 1;
+  let projectedVersion = input.kind === 'continued' ? input.version : 0;
 
   const ready = () => condition(() => state !== undefined);
   const changed = () => {
@@ -219,8 +222,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     if (!loaded) {
       throw ApplicationFailure.nonRetryable(`order ${input.orderId} is not in the read model; cannot reopen it`);
     }
-    applyLateFact(loaded, now(), 'a message arrived after the order workflow had closed');
-    state = loaded;
+    applyLateFact(loaded.state, now(), 'a message arrived after the order workflow had closed');
+    state = loaded.state;
+    projectedVersion = loaded.version;
+    version = loaded.version + 1;
   }
 
   // ---- the order's life --------------------------------------------------------------------------
@@ -238,7 +243,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       continue;
     }
     if (workflowInfo().continueAsNewSuggested && allHandlersFinished()) {
-      await continueAsNew<typeof orderWorkflow>({ kind: 'continued', state: state!, settings });
+      await continueAsNew<typeof orderWorkflow>({ kind: 'continued', state: state!, version, settings });
     }
 
     const seen = version;
