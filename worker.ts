@@ -9,7 +9,7 @@ import { createActivities } from './activities';
 import { openDatabase, type Db } from './db/client';
 import { loadConfigOrExit } from './runtime/config';
 import { createLogger } from './runtime/logger';
-import { installTemporalLogging } from './runtime/temporal';
+import { connectClient, ensureSearchAttributes, installTemporalLogging } from './runtime/temporal';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -33,10 +33,24 @@ export function createOrderWorker(options: OrderWorkerOptions): Promise<Worker> 
   });
 }
 
+/** Workflows upsert the order search attributes, so make sure the server knows them (where allowed). */
+async function registerSearchAttributes(address: string, namespace: string, logger: ReturnType<typeof createLogger>) {
+  const client = await connectClient(address, namespace);
+  try {
+    const added = await ensureSearchAttributes(client);
+    if (added.length) logger.info({ added }, 'registered search attributes');
+  } catch (error) {
+    logger.warn({ err: error }, 'could not check or register the order search attributes; register them with the operator tools');
+  } finally {
+    await client.connection.close();
+  }
+}
+
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'worker');
   installTemporalLogging(logger);
+  await registerSearchAttributes(config.temporal.address, config.temporal.namespace, logger);
   const database = await openDatabase(config.database);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   try {

@@ -4,8 +4,8 @@
  */
 import { z } from '@hono/zod-openapi';
 import { parseIsoTimestamp } from '../domain/dates';
-import { moneyToCents, formatCents, parseMoney } from '../domain/money';
-import type { Address, OrderChanges, OrderContent, OrderLine, WeightUnit } from '../domain/order';
+import { moneyToCents, parseMoney } from '../domain/money';
+import { computeOrderTotal, type Address, type OrderChanges, type OrderContent, type OrderLine, type WeightUnit } from '../domain/order';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
@@ -161,12 +161,6 @@ function normalizeLines(lines: z.infer<typeof linesSchema>): OrderLine[] {
   }));
 }
 
-/** Sum of line totals plus shipping and tax, in cents: the total when the source sends none. */
-function computedTotal(lines: OrderLine[], shipping: string, tax: string): string {
-  const cents = lines.reduce((sum, l) => sum + moneyToCents(l.unitPrice) * l.quantity, 0) + moneyToCents(shipping) + moneyToCents(tax);
-  return formatCents(cents);
-}
-
 const defined = <T extends object>(value: T): T =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 
@@ -189,7 +183,7 @@ export function normalizeOrderPayload(payload: OrderPayload): OrderContent {
     lines,
     shippingAmount,
     taxAmount,
-    total: payload.total !== undefined ? parseMoney(payload.total) : computedTotal(lines, shippingAmount, taxAmount),
+    total: payload.total !== undefined ? parseMoney(payload.total) : computeOrderTotal(lines, shippingAmount, taxAmount),
     customerNotes: payload.customerNotes,
     internalNotes: payload.internalNotes,
     gift: payload.gift,

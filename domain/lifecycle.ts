@@ -8,6 +8,7 @@
  */
 import { allocateShipment, allUnitsShipped } from './shipments';
 import {
+  computeOrderTotal,
   STATUS_MAPPING,
   type OrderChanges,
   type OrderContent,
@@ -176,7 +177,11 @@ export function checkUpdateOrder(state: OrderState, changes: OrderChanges): stri
 export function applyUpdateOrder(state: OrderState, changes: OrderChanges, now: string): boolean {
   const fields = Object.keys(changes).filter((k) => (changes as Record<string, unknown>)[k] !== undefined);
   if (fields.length === 0) return false;
-  state.content = { ...state.content, ...changes };
+  const next = { ...state.content, ...changes };
+  // New lines or amounts without a new total: the old total would be wrong, so recompute it.
+  const amountsChanged = changes.lines !== undefined || changes.shippingAmount !== undefined || changes.taxAmount !== undefined;
+  if (amountsChanged && changes.total === undefined) next.total = computeOrderTotal(next.lines, next.shippingAmount, next.taxAmount);
+  state.content = next;
   state.modifiedRevision++;
   note(state, now, 'changed', fields.sort().join(', '));
   return true;

@@ -4,6 +4,8 @@
  * workflow bundle can import it.
  */
 
+import { formatCents, moneyToCents } from './money';
+
 export const ORDER_STATUSES = [
   'await_payment',
   'pending',
@@ -235,6 +237,12 @@ export interface OrderState {
   /** When the current wait began (status entered or retried): deadlines count from here. */
   waitingSince: string;
   createdAt: string;
+}
+
+/** Sum of line totals plus shipping and tax, computed in cents: the total when the source sends none. */
+export function computeOrderTotal(lines: readonly Pick<OrderLine, 'unitPrice' | 'quantity'>[], shippingAmount: string, taxAmount: string): string {
+  const cents = lines.reduce((sum, l) => sum + moneyToCents(l.unitPrice) * l.quantity, 0) + moneyToCents(shippingAmount) + moneyToCents(taxAmount);
+  return formatCents(cents);
 }
 
 /** Ids and names derived from an order's business keys. */

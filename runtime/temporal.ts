@@ -1,6 +1,9 @@
 /** Temporal connections and the SDK's log routing, shared by the worker, the API and `make dev`. */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import type { SearchAttributeType } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { Logger } from './logger';
 
 export async function connectClient(address: string, namespace: string): Promise<Client> {
@@ -26,4 +29,30 @@ export function installTemporalLogging(logger: Logger) {
       logger[PINO_LEVEL[level]]({ ...meta }, message);
     }),
   });
+}
+
+const INDEXED_VALUE_TYPE: Record<SearchAttributeType, temporal.api.enums.v1.IndexedValueType> = {
+  TEXT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  DOUBLE: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+  BOOL: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  KEYWORD_LIST: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+};
+
+/**
+ * Registers the order search attributes on a server that lacks them (an existing server named by
+ * TEMPORAL_ADDRESS; the dev server gets them on its command line). Returns the names it added.
+ */
+export async function ensureSearchAttributes(client: Client): Promise<string[]> {
+  const { namespace } = client.options;
+  const existing = await client.connection.operatorService.listSearchAttributes({ namespace });
+  const missing = ORDER_SEARCH_ATTRIBUTES.filter((key) => !(key.name in (existing.customAttributes ?? {})));
+  if (missing.length === 0) return [];
+  await client.connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_VALUE_TYPE[key.type]])),
+  });
+  return missing.map((key) => key.name);
 }

@@ -15,7 +15,7 @@ import { migrateDatabase } from '../db/migrate';
 import { closeServer, startApiServer } from '../api/server';
 import { loadConfigOrExit } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
-import { installTemporalLogging, connectClient } from '../runtime/temporal';
+import { connectClient, ensureSearchAttributes, installTemporalLogging } from '../runtime/temporal';
 import { startDevServer, type RunningDevServer } from '../runtime/temporal-cli';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createOrderWorker } from '../worker';
@@ -83,6 +83,13 @@ async function main() {
       logger.info({ how: server.how, address: server.address }, 'Temporal dev server started');
     }
 
+    const temporal = await connectClient(temporalAddress, config.temporal.namespace);
+    cleanups.push(() => temporal.connection.close());
+    if (config.temporal.addressGiven) {
+      const added = await ensureSearchAttributes(temporal);
+      if (added.length) logger.info({ added }, 'registered search attributes on the Temporal server');
+    }
+
     const database = await openDatabase(config.database);
     cleanups.push(() => database.close());
     await migrateDatabase(database);
@@ -105,8 +112,6 @@ async function main() {
       await workerRun;
     });
 
-    const temporal = await connectClient(temporalAddress, config.temporal.namespace);
-    cleanups.push(() => temporal.connection.close());
     const { server, url } = await startApiServer({ config: { ...config, temporal: { ...config.temporal, address: temporalAddress } }, db: database.db, temporal, logger });
     cleanups.push(() => closeServer(server));
 

@@ -45,7 +45,7 @@ export function content(overrides: Partial<OrderContent> = {}): OrderContent {
     lines: defaultLines(),
     shippingAmount: '4.99',
     taxAmount: '1.20',
-    total: '30.19',
+    total: '31.19',
     gift: false,
     customFields: [],
     ...overrides,

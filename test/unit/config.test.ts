@@ -1,0 +1,269 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../runtime/config';
+
+type Variable = (typeof CONFIG_VARIABLES)[number];
+
+/** The ConfigError loadConfig throws for `env`; fails the test when it throws nothing or something else. */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+describe('loadConfig defaults', () => {
+  it('with nothing set, everything runs on a laptop with nothing else installed', () => {
+    const dataDir = path.resolve('.data');
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      adminToken: null,
+      dataDir,
+      database: { pglitePath: path.join(dataDir, 'pglite') },
+      temporal: {
+        address: 'localhost:7233',
+        addressGiven: false,
+        namespace: 'default',
+        taskQueue: 'orders',
+        uiPort: 8233,
+      },
+      requestTimeoutMs: 10_000,
+      maxBodyBytes: 1_048_576,
+      logLevel: 'info',
+      orders: {
+        deadlines: { awaitPaymentMs: 7 * DAY, pendingExportMs: 4 * HOUR, atWmsShipmentMs: 3 * DAY },
+        terminalGraceMs: 7 * DAY,
+      },
+    });
+  });
+
+  it('empty and blank values count as unset', () => {
+    const env = Object.fromEntries(CONFIG_VARIABLES.map((name, i) => [name, i % 2 ? '' : '   ']));
+    expect(loadConfig(env)).toEqual(loadConfig({}));
+  });
+
+  it('variables it does not know are ignored', () => {
+    expect(loadConfig({ PORTT: 'x', TEMPORAL_ADRESS: '???' })).toEqual(loadConfig({}));
+  });
+});
+
+describe('loadConfig with values', () => {
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      ADMIN_TOKEN: 'a-very-long-admin-token',
+      DATABASE_URL: 'postgres://user:pw@db:5432/orders',
+      DATA_DIR: '/var/lib/connector',
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'prod',
+      TEMPORAL_TASK_QUEUE: 'orders-eu',
+      TEMPORAL_UI_PORT: '9000',
+      REQUEST_TIMEOUT: '2500ms',
+      MAX_BODY_BYTES: '2048',
+      LOG_LEVEL: 'debug',
+      DEADLINE_AWAIT_PAYMENT: '2d',
+      DEADLINE_PENDING_EXPORT: '90m',
+      DEADLINE_AT_WMS_SHIPMENT: '12h',
+      TERMINAL_GRACE: '30s',
+    });
+    expect(config).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      adminToken: 'a-very-long-admin-token',
+      dataDir: '/var/lib/connector',
+      database: { url: 'postgres://user:pw@db:5432/orders' },
+      temporal: { address: 'temporal.internal:7233', addressGiven: true, namespace: 'prod', taskQueue: 'orders-eu', uiPort: 9000 },
+      requestTimeoutMs: 2500,
+      maxBodyBytes: 2048,
+      logLevel: 'debug',
+      orders: {
+        deadlines: { awaitPaymentMs: 2 * DAY, pendingExportMs: 90 * 60_000, atWmsShipmentMs: 12 * HOUR },
+        terminalGraceMs: 30_000,
+      },
+    });
+  });
+
+  it('values are trimmed', () => {
+    const config = loadConfig({ PORT: ' 8080 ', LOG_LEVEL: ' warn\n', TEMPORAL_ADDRESS: ' localhost:7233 ', HOST: ' ::1 ' });
+    expect(config.port).toBe(8080);
+    expect(config.logLevel).toBe('warn');
+    expect(config.temporal.address).toBe('localhost:7233');
+    expect(config.host).toBe('::1');
+  });
+
+  it('a relative DATA_DIR is resolved, and the embedded database lives inside it', () => {
+    const config = loadConfig({ DATA_DIR: 'tmp/data' });
+    expect(config.dataDir).toBe(path.resolve('tmp/data'));
+    expect(config.database).toEqual({ pglitePath: path.join(path.resolve('tmp/data'), 'pglite') });
+  });
+
+  it('a DATABASE_URL replaces the embedded database; postgresql:// is accepted too', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgresql://localhost/x' }).database).toEqual({ url: 'postgresql://localhost/x' });
+  });
+
+  it('giving the default Temporal address still counts as given', () => {
+    expect(loadConfig({ TEMPORAL_ADDRESS: 'localhost:7233' }).temporal.addressGiven).toBe(true);
+  });
+
+  it('an admin token of exactly 16 characters is accepted', () => {
+    expect(loadConfig({ ADMIN_TOKEN: '0123456789abcdef' }).adminToken).toBe('0123456789abcdef');
+  });
+
+  it.each(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])('LOG_LEVEL %s is accepted', (level) => {
+    expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+  });
+
+  it.each([
+    ['PORT', '0', 'port', 0],
+    ['PORT', '65535', 'port', 65535],
+    ['MAX_BODY_BYTES', '1024', 'maxBodyBytes', 1024],
+    ['MAX_BODY_BYTES', '67108864', 'maxBodyBytes', 64 * 1_048_576],
+  ] as const)('%s=%s is at the edge of its range and accepted', (name, value, key, expected) => {
+    expect(loadConfig({ [name]: value })[key]).toBe(expected);
+  });
+
+  it.each([
+    ['1', 1],
+    ['65535', 65535],
+  ])('TEMPORAL_UI_PORT=%s is accepted', (value, expected) => {
+    expect(loadConfig({ TEMPORAL_UI_PORT: value }).temporal.uiPort).toBe(expected);
+  });
+
+  it('TEMPORAL_ADDRESS accepts host names with dots, dashes and underscores, and IPv4 addresses', () => {
+    for (const address of ['temporal-frontend.default.svc.cluster.local:7233', 'my_host:1', '10.0.0.5:443']) {
+      expect(loadConfig({ TEMPORAL_ADDRESS: address }).temporal.address).toBe(address);
+    }
+  });
+
+  describe('without an argument it reads process.env', () => {
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+
+    it('takes PORT and LOG_LEVEL from the process environment', () => {
+      vi.stubEnv('PORT', '4321');
+      vi.stubEnv('LOG_LEVEL', 'error');
+      const config = loadConfig();
+      expect(config.port).toBe(4321);
+      expect(config.logLevel).toBe('error');
+    });
+  });
+});
+
+describe('loadConfig refuses wrong values, naming the variable', () => {
+  const wrong: [Variable, string][] = [
+    ['PORT', 'abc'],
+    ['PORT', '-1'],
+    ['PORT', '65536'],
+    ['PORT', '80.5'],
+    ['PORT', '1e3'],
+    ['PORT', '0x50'],
+    ['PORT', '3000 3001'],
+    ['PORT', '99999999999999999999'],
+    ['TEMPORAL_UI_PORT', '0'],
+    ['TEMPORAL_UI_PORT', '65536'],
+    ['TEMPORAL_UI_PORT', 'ui'],
+    ['MAX_BODY_BYTES', '1023'],
+    ['MAX_BODY_BYTES', '67108865'],
+    ['MAX_BODY_BYTES', '1mb'],
+    ['ADMIN_TOKEN', 'short'],
+    ['ADMIN_TOKEN', '0123456789abcde'],
+    ['DATABASE_URL', 'mysql://user:pw@db/orders'],
+    ['DATABASE_URL', 'localhost:5432'],
+    ['DATABASE_URL', 'http://db:5432/orders'],
+    ['TEMPORAL_ADDRESS', 'localhost'],
+    ['TEMPORAL_ADDRESS', 'http://localhost:7233'],
+    ['TEMPORAL_ADDRESS', 'localhost:'],
+    ['TEMPORAL_ADDRESS', ':7233'],
+    ['TEMPORAL_ADDRESS', 'localhost:123456'],
+    ['TEMPORAL_ADDRESS', 'local host:7233'],
+    ['LOG_LEVEL', 'verbose'],
+    ['LOG_LEVEL', 'INFO'],
+    ['REQUEST_TIMEOUT', '0s'],
+    ['REQUEST_TIMEOUT', '0ms'],
+    ['REQUEST_TIMEOUT', '10'],
+    ['REQUEST_TIMEOUT', 'ten seconds'],
+    ['REQUEST_TIMEOUT', '-5s'],
+    ['REQUEST_TIMEOUT', '1.5s'],
+    ['DEADLINE_AWAIT_PAYMENT', '0d'],
+    ['DEADLINE_AWAIT_PAYMENT', '1w'],
+    ['DEADLINE_PENDING_EXPORT', '4 h'],
+    ['DEADLINE_PENDING_EXPORT', '4H'],
+    ['DEADLINE_AT_WMS_SHIPMENT', '3days'],
+    ['DEADLINE_AT_WMS_SHIPMENT', '0h'],
+    ['TERMINAL_GRACE', 'forever'],
+    ['TERMINAL_GRACE', '0m'],
+  ];
+
+  it.each(wrong)('%s=%j throws a ConfigError naming %s', (name, value) => {
+    const error = configError({ [name]: value });
+    expect(error.message.startsWith(`${name}=`)).toBe(true);
+    expect(error.message).toContain('is not valid: expected');
+  });
+
+  it('every variable with a validation is covered above', () => {
+    const validated = new Set(wrong.map(([name]) => name));
+    const free: Variable[] = ['HOST', 'DATA_DIR', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE'];
+    expect([...validated, ...free].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+
+  it('the message shows the wrong value and what was expected', () => {
+    expect(configError({ PORT: '70000' }).message).toBe('PORT="70000" is not valid: expected an integer from 0 to 65535');
+    expect(configError({ LOG_LEVEL: 'loud' }).message).toBe(
+      'LOG_LEVEL="loud" is not valid: expected fatal, error, warn, info, debug, trace, silent',
+    );
+    expect(configError({ TERMINAL_GRACE: '7 days' }).message).toBe(
+      'TERMINAL_GRACE="7 days" is not valid: expected a duration such as 500ms, 30s, 15m, 4h or 7d',
+    );
+  });
+
+  it('a wrong ADMIN_TOKEN is not echoed in the message', () => {
+    const error = configError({ ADMIN_TOKEN: 'hunter2-secret' });
+    expect(error.message).toMatch(/^ADMIN_TOKEN=/);
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('a wrong DATABASE_URL is not echoed in the message (it may hold a password)', () => {
+    const error = configError({ DATABASE_URL: 'mysql://admin:s3cr3tpw@db/orders' });
+    expect(error.message).toMatch(/^DATABASE_URL=/);
+    expect(error.message).not.toContain('s3cr3tpw');
+  });
+
+  it('ConfigError is an Error', () => {
+    expect(configError({ PORT: 'x' })).toBeInstanceOf(Error);
+  });
+
+  // BUG (see report): the pattern only checks 1 to 5 digits, so a port beyond 65535 passes at start-up
+  // and the worker/API only fail later when they try to connect.
+  it.fails('TEMPORAL_ADDRESS with a port beyond 65535 throws a ConfigError', () => {
+    configError({ TEMPORAL_ADDRESS: 'localhost:99999' });
+  });
+
+  // Doubtful (see report): nothing bounds a duration, so a value far beyond any timer range (and
+  // beyond a safe integer) is accepted.
+  it('documents: an enormous duration is accepted', () => {
+    expect(Number.isSafeInteger(loadConfig({ TERMINAL_GRACE: '99999999999999999999d' }).orders.terminalGraceMs)).toBe(false);
+  });
+});
+
+describe('CONFIG_VARIABLES', () => {
+  it('lists exactly the variables loadConfig reads', () => {
+    const read = new Set<string>();
+    const env = new Proxy({} as Record<string, string | undefined>, {
+      get(_target, key) {
+        if (typeof key === 'string') read.add(key);
+        return undefined;
+      },
+    });
+    loadConfig(env);
+    expect([...read].sort()).toEqual([...CONFIG_VARIABLES].sort());
+  });
+});
