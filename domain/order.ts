@@ -136,10 +136,8 @@ export interface ShipmentLine {
   quantity: number;
 }
 
-/** One package as reported (by ShipStation's shipnotify or the order API). */
-export interface ShipmentReport {
-  /** Business key: the same package always has the same key, however often it is reported. */
-  shipmentKey: string;
+/** What a label tells about one package. */
+export interface ShipmentDetails {
   carrier: string;
   service?: string;
   trackingNumber?: string;
@@ -149,20 +147,21 @@ export interface ShipmentReport {
   labelCreatedAt?: string;
   /** Decimal string. */
   shippingCost?: string;
+}
+
+/** One package as reported (by ShipStation's shipnotify or the order API). */
+export interface ShipmentReport extends ShipmentDetails {
+  /** Business key: the same package always has the same key, however often it is reported. */
+  shipmentKey: string;
   /** Requested items; absent means "everything still unshipped". */
   items?: { lineId?: string; sku?: string; quantity: number }[];
   /** Where the report came from, e.g. "shipnotify" or "api". */
   reportedVia: string;
 }
 
-export interface ShipmentRecord {
+/** One package as recorded: the lines it really covered, and whether its confirmation was delivered. */
+export interface ShipmentRecord extends ShipmentDetails {
   shipmentKey: string;
-  carrier: string;
-  service?: string;
-  trackingNumber?: string;
-  shipDate?: string;
-  labelCreatedAt?: string;
-  shippingCost?: string;
   lines: ShipmentLine[];
   reportedVia: string;
   recordedAt: string;

@@ -19,6 +19,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { createActivities } from '../activities';
 import {
   applyCancel,
@@ -140,62 +141,28 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
         ),
     },
   );
-  setHandler(
-    markPaidUpdate,
-    async () => {
-      if (applyMarkPaid(state!, now())) changed();
-      return projected();
-    },
-    { validator: (request) => guard(request, checkMarkPaid) },
-  );
-  setHandler(
-    holdUpdate,
-    async ({ reason }) => {
-      if (applyHold(state!, reason, now())) changed();
-      return projected();
-    },
-    { validator: (request) => guard(request, checkHold) },
-  );
-  setHandler(
-    releaseUpdate,
-    async () => {
-      if (applyRelease(state!, now())) changed();
-      return projected();
-    },
-    { validator: (request) => guard(request, checkRelease) },
-  );
-  setHandler(
-    cancelUpdate,
-    async ({ reason }) => {
-      if (applyCancel(state!, reason, now())) changed();
-      return projected();
-    },
-    { validator: (request) => guard(request, checkCancel) },
-  );
-  setHandler(
-    updateOrderUpdate,
-    async ({ changes }) => {
-      if (applyUpdateOrder(state!, changes, now())) changed();
-      return projected();
-    },
-    { validator: (request) => guard(request, (s) => checkUpdateOrder(s, request.changes)) },
-  );
-  setHandler(
-    retryUpdate,
-    async () => {
-      if (applyRetry(state!, now())) changed();
-      return projected();
-    },
-    { validator: (request) => guard(request, checkRetry) },
-  );
-  setHandler(
-    resendUpdate,
-    async () => {
-      if (applyResend(state!, now())) changed();
-      return projected();
-    },
-    { validator: (request) => guard(request, checkResend) },
-  );
+  /** A request: validated by its rule (refusal = 409), applied, answered once projected. */
+  const handleRequest = <R extends RequestEnvelope>(
+    update: UpdateDefinition<OrderState, [R]>,
+    check: (s: OrderState, request: R) => string | null,
+    apply: (s: OrderState, request: R, at: string) => boolean,
+  ) =>
+    setHandler(
+      update,
+      async (request) => {
+        if (apply(state!, request, now())) changed();
+        return projected();
+      },
+      { validator: (request) => guard(request, (s) => check(s, request)) },
+    );
+
+  handleRequest(markPaidUpdate, checkMarkPaid, (s, _, at) => applyMarkPaid(s, at));
+  handleRequest(holdUpdate, checkHold, (s, { reason }, at) => applyHold(s, reason, at));
+  handleRequest(releaseUpdate, checkRelease, (s, _, at) => applyRelease(s, at));
+  handleRequest(cancelUpdate, checkCancel, (s, { reason }, at) => applyCancel(s, reason, at));
+  handleRequest(updateOrderUpdate, (s, { changes }) => checkUpdateOrder(s, changes), (s, { changes }, at) => applyUpdateOrder(s, changes, at));
+  handleRequest(retryUpdate, checkRetry, (s, _, at) => applyRetry(s, at));
+  handleRequest(resendUpdate, checkResend, (s, _, at) => applyResend(s, at));
 
   // Signal handlers never throw: a fact is recorded or recognised as a duplicate, nothing else.
   setHandler(exportedSignal, async ({ exportKey }) => {

@@ -702,6 +702,35 @@ describe('update order', () => {
     expect(state).toEqual(before);
   });
 
+  it('new lines without a new total recompute the total in cents', () => {
+    const state = orderIn('pending');
+    applyUpdateOrder(state, { lines: [line('L1', 'MUG', 3, { unitPrice: '0.10' }), discount('D1', '-0.05')] }, at(5));
+    // 3 x 0.10 - 0.05 + 4.99 shipping + 1.20 tax
+    expect(state.content.total).toBe('6.44');
+  });
+
+  it.each([
+    [{ shippingAmount: '0.00' }, '26.20'],
+    [{ taxAmount: '0.00' }, '29.99'],
+  ] as const)('a new shipping or tax amount without a new total recomputes it (%j)', (changes, total) => {
+    const state = orderIn('pending');
+    expect(state.content.total).toBe('31.19');
+    applyUpdateOrder(state, changes, at(5));
+    expect(state.content.total).toBe(total);
+  });
+
+  it('a total given with the change is kept as given', () => {
+    const state = orderIn('pending');
+    applyUpdateOrder(state, { lines: [line('L1', 'MUG', 1)], total: '99.00' }, at(5));
+    expect(state.content.total).toBe('99.00');
+  });
+
+  it('a change that touches no amount keeps the total', () => {
+    const state = orderIn('pending', { total: '1.00' });
+    applyUpdateOrder(state, { shipTo: { name: 'Grace' }, customerNotes: 'x' }, at(5));
+    expect(state.content.total).toBe('1.00');
+  });
+
   it('a change whose lines repeat a line id is refused', () => {
     const state = orderIn('pending');
     expect(checkUpdateOrder(state, { lines: [line('L1', 'MUG', 1), line('L1', 'MUG', 2)] })).toBe('line L1 appears twice');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeDuration, formatShipStationDate, parseDuration, parseIsoTimestamp } from '../../domain/dates';
 import { MoneyFormatError, formatCents, moneyToCents, parseMoney } from '../../domain/money';
-import { ORDER_STATUSES, STATUS_MAPPING, shipStationStatusFields } from '../../domain/order';
+import { ORDER_STATUSES, STATUS_MAPPING, computeOrderTotal, shipStationStatusFields } from '../../domain/order';
 
 describe('parseMoney', () => {
   it.each([
@@ -123,6 +123,36 @@ describe('formatCents', () => {
     for (const text of ['0.00', '0.01', '-0.99', '12.30', '100.00', '-7.05', '999999999999.99']) {
       expect(formatCents(moneyToCents(text))).toBe(text);
     }
+  });
+});
+
+describe('computeOrderTotal', () => {
+  it('sums line totals, shipping and tax in cents (no float residue)', () => {
+    // 0.1 * 3 is 0.30000000000000004 in floats.
+    expect(computeOrderTotal([{ unitPrice: '0.10', quantity: 3 }], '0.20', '0.00')).toBe('0.50');
+  });
+
+  it('counts discount lines negatively and multiplies by quantity', () => {
+    expect(
+      computeOrderTotal(
+        [
+          { unitPrice: '9.50', quantity: 2 },
+          { unitPrice: '20.00', quantity: 1 },
+          { unitPrice: '-5.00', quantity: 1 },
+        ],
+        '4.99',
+        '1.20',
+      ),
+    ).toBe('40.19');
+  });
+
+  it('is zero for nothing, and may be negative', () => {
+    expect(computeOrderTotal([], '0.00', '0.00')).toBe('0.00');
+    expect(computeOrderTotal([{ unitPrice: '-10.00', quantity: 1 }], '0.00', '0.00')).toBe('-10.00');
+  });
+
+  it('refuses an amount that is not money', () => {
+    expect(() => computeOrderTotal([{ unitPrice: '1.005', quantity: 1 }], '0.00', '0.00')).toThrow(MoneyFormatError);
   });
 });
 

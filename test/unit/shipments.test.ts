@@ -218,7 +218,7 @@ describe('normalizeTrackingNumber', () => {
   });
 
   it('drops every kind of whitespace, including tabs, newlines and no-break spaces', () => {
-    expect(normalizeTrackingNumber(' 9400\t1000\n0000\u00a01234 ')).toBe('940010000000001234');
+    expect(normalizeTrackingNumber(' 9400\t1000\n0000\u00a01234 ')).toBe('9400100000001234');
   });
 
   it('leaves a normalised number as it is (idempotent)', () => {
