@@ -5,6 +5,7 @@ const pad2 = (n: number) => String(n).padStart(2, '0');
 /** ShipStation's documented date form, `MM/dd/yyyy HH:mm`, always in UTC. */
 export function formatShipStationDate(value: Date | string): string {
   const date = typeof value === 'string' ? new Date(value) : value;
+  if (Number.isNaN(date.getTime())) throw new RangeError(`not a date: ${String(value)}`);
   return (
     `${pad2(date.getUTCMonth() + 1)}/${pad2(date.getUTCDate())}/${date.getUTCFullYear()} ` +
     `${pad2(date.getUTCHours())}:${pad2(date.getUTCMinutes())}`

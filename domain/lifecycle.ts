@@ -8,6 +8,7 @@
  */
 import { allocateShipment, allUnitsShipped } from './shipments';
 import {
+  canonicalJson,
   computeOrderTotal,
   STATUS_MAPPING,
   type OrderChanges,
@@ -65,7 +66,8 @@ export function newOrderState(init: {
   };
 }
 
-const hasShipped = (state: OrderState) => state.shipments.some((s) => s.lines.length > 0);
+/** A package has left: any recorded shipment counts, even one whose items matched no line. */
+const hasShipment = (state: OrderState) => state.shipments.length > 0;
 
 function transition(state: OrderState, to: OrderStatus, now: string, event: string, detail?: string) {
   const from = state.status;
@@ -127,7 +129,9 @@ export function checkRelease(state: OrderState): string | null {
 export function applyRelease(state: OrderState, now: string): boolean {
   let to: OrderStatus = state.heldFrom ?? 'pending';
   // ShipStation may have been served the order (or shipped part of it) while it was held.
-  if (to === 'pending' && (state.servedToShipStation || hasShipped(state))) to = 'at_wms';
+  if (to === 'pending' && (state.servedToShipStation || hasShipment(state))) to = 'at_wms';
+  // A change while held may have left only shipped units (lines cut down to what has shipped).
+  if (hasShipment(state) && allUnitsShipped(state.content.lines, state.shipped)) to = 'shipped';
   state.heldFrom = null;
   state.holdReason = null;
   transition(state, to, now, 'released');
@@ -136,7 +140,7 @@ export function applyRelease(state: OrderState, now: string): boolean {
 
 export function checkCancel(state: OrderState): string | null {
   if (state.status === 'canceled') return null;
-  if (hasShipped(state) || state.status === 'shipped' || state.status === 'confirmed') {
+  if (hasShipment(state) || state.status === 'shipped' || state.status === 'confirmed') {
     const tracking = state.shipments.find((s) => s.trackingNumber)?.trackingNumber;
     return `a package has already shipped${tracking ? ` (tracking ${tracking})` : ''}; it can no longer be canceled`;
   }
@@ -147,6 +151,7 @@ export function applyCancel(state: OrderState, reason: string, now: string): boo
   if (state.status === 'canceled') return false;
   state.cancelReason = reason;
   state.heldFrom = null;
+  state.holdReason = null;
   transition(state, 'canceled', now, 'canceled', reason);
   return true;
 }
@@ -178,6 +183,7 @@ export function applyUpdateOrder(state: OrderState, changes: OrderChanges, now: 
   const fields = Object.keys(changes).filter((k) => (changes as Record<string, unknown>)[k] !== undefined);
   if (fields.length === 0) return false;
   const next = { ...state.content, ...changes };
+  if (canonicalJson(next) === canonicalJson(state.content)) return false;
   // New lines or amounts without a new total: the old total would be wrong, so recompute it.
   const amountsChanged = changes.lines !== undefined || changes.shippingAmount !== undefined || changes.taxAmount !== undefined;
   if (amountsChanged && changes.total === undefined) next.total = computeOrderTotal(next.lines, next.shippingAmount, next.taxAmount);
@@ -317,7 +323,7 @@ export function currentDeadline(state: OrderState, deadlines: OrderDeadlines): {
     case 'pending':
       return { reason: 'not_exported', at: since + deadlines.pendingExportMs };
     case 'at_wms':
-      return hasShipped(state) ? null : { reason: 'no_shipment', at: since + deadlines.atWmsShipmentMs };
+      return hasShipment(state) ? null : { reason: 'no_shipment', at: since + deadlines.atWmsShipmentMs };
     default:
       return null;
   }

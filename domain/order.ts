@@ -261,7 +261,7 @@ export function lineViews(state: Pick<OrderState, 'content' | 'shipped'>): Order
 
 /** Canonical JSON (sorted keys) so equal payloads hash equally whatever their key order. */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)

@@ -32,6 +32,8 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+const MAX_DURATION_MS = 3650 * 86_400_000;
+
 type Env = Record<string, string | undefined>;
 
 /** Documented in README.md; keep the two in step. */
@@ -72,7 +74,8 @@ export function loadConfig(env: Env = process.env): Config {
   const duration = (name: (typeof CONFIG_VARIABLES)[number], fallback: string) => {
     const value = read(name) ?? fallback;
     const ms = parseDuration(value);
-    if (ms === null || ms <= 0) fail(name, value, 'a duration such as 500ms, 30s, 15m, 4h or 7d');
+    // Temporal timers take at most about 100 years; ten is plenty for any order deadline.
+    if (ms === null || ms <= 0 || ms > MAX_DURATION_MS) fail(name, value, 'a duration such as 500ms, 30s, 15m, 4h or 7d, at most 3650d');
     return ms!;
   };
 
@@ -86,7 +89,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const temporalAddress = read('TEMPORAL_ADDRESS');
-  if (temporalAddress !== undefined && !/^[\w.-]+:\d{1,5}$/.test(temporalAddress)) {
+  if (temporalAddress !== undefined && !(/^[\w.-]+:\d{1,5}$/.test(temporalAddress) && Number(temporalAddress.split(':')[1]) <= 65535)) {
     fail('TEMPORAL_ADDRESS', temporalAddress, 'host:port, e.g. localhost:7233');
   }
   const logLevel = read('LOG_LEVEL') ?? 'info';

@@ -5,18 +5,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderIdFor } from '../api/order-view';
 import { call, detailPaths, reverseKeys, sleep, type ApiResponse, type TestApp } from './support/api';
+import { DATABASE_KINDS } from './support/database';
 import { eventually, nextOrderNumber, orderPayload } from './support/orders';
 import { LONG_SETTINGS, startTestStack, type TestStack } from './support/stack';
 
 /** Unpaid orders of this suite get stuck quickly, so the stuck filter and retry can be seen. */
 const AWAIT_PAYMENT_MS = 1500;
+const SETTINGS = { deadlines: { ...LONG_SETTINGS.deadlines, awaitPaymentMs: AWAIT_PAYMENT_MS } };
 
 let stack: TestStack;
 let app: TestApp;
 let merchant: { id: string; apiKey: string };
 
 beforeAll(async () => {
-  stack = await startTestStack({ settings: { deadlines: { ...LONG_SETTINGS.deadlines, awaitPaymentMs: AWAIT_PAYMENT_MS } } });
+  stack = await startTestStack({ settings: SETTINGS });
   app = stack.app();
   merchant = await stack.newMerchant('api');
 });
@@ -26,8 +28,8 @@ const refOf = (merchantId: string, orderNumber: string) => ({ merchantId, orderN
 const enc = encodeURIComponent;
 
 /** POSTs an order for `who` (default: the suite's merchant) and expects 201. */
-async function postOrder(payload: Record<string, unknown> = orderPayload(), who = merchant): Promise<ApiResponse> {
-  const res = await call(app, 'POST', '/api/orders', { token: who.apiKey, json: payload });
+async function postOrder(payload: Record<string, unknown> = orderPayload(), who = merchant, target: TestApp = app): Promise<ApiResponse> {
+  const res = await call(target, 'POST', '/api/orders', { token: who.apiKey, json: payload });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res;
 }
@@ -61,7 +63,7 @@ describe('merchant authentication', () => {
         expect(res.headers.get('WWW-Authenticate')).toMatch(/^Bearer/);
       }
     }
-    // The body is not looked at before the caller is known.
+    // An unauthenticated create is refused before its body is validated.
     const create = await call(app, 'POST', '/api/orders', { json: orderPayload() });
     expect(create.status).toBe(401);
   });
@@ -249,6 +251,41 @@ describe('POST /api/orders', () => {
     expect(nested.body.details.some((d: { path: string; message: string }) => d.path.startsWith('shipTo') && `${d.path} ${d.message}`.includes('zip'))).toBe(true);
   });
 
+  it('answers 400, not 500, for amounts whose computed total is out of range', async () => {
+    const payload = orderPayload({ lines: [{ lineId: 'L1', sku: 'X', name: 'Expensive', quantity: 99_999, unitPrice: '999999999999.99' }] });
+    const res = await call(app, 'POST', '/api/orders', { token: merchant.apiKey, json: payload });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+    expect((await getOrder(payload.orderNumber as string)).status).toBe(404);
+  });
+
+  it('concurrent creates of one order number make exactly one order', async () => {
+    const payload = orderPayload();
+    const same = await Promise.all([1, 2, 3].map(() => call(app, 'POST', '/api/orders', { token: merchant.apiKey, json: payload })));
+    for (const res of same) expect([200, 201], JSON.stringify(res.body)).toContain(res.status);
+    expect(new Set(same.map((r) => r.body.orderId)).size).toBe(1);
+    expect((await getOrder(payload.orderNumber as string)).body.timeline).toHaveLength(1);
+
+    const base = orderPayload();
+    const rivals = await Promise.all(['1.00', '2.00', '3.00'].map((shippingAmount) => call(app, 'POST', '/api/orders', { token: merchant.apiKey, json: { ...base, shippingAmount } })));
+    const statuses = rivals.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 409, 409]);
+    const winner = rivals.find((r) => r.status === 201)!;
+    const stored = await getOrder(base.orderNumber as string);
+    expect(stored.body.order.shippingAmount).toBe(winner.body.order.shippingAmount);
+    for (const loser of rivals.filter((r) => r.status === 409)) expect(loser.body.message).toMatch(/different payload/);
+  });
+
+  it('accepts order numbers with spaces, "%", "#", "?" and non-ASCII, addressed URL-encoded', async () => {
+    const number = `${nextOrderNumber('Ü')} #5?x=1%`;
+    const created = await postOrder(orderPayload({ orderNumber: number }));
+    expect(created.body.orderNumber).toBe(number);
+    expect((await getOrder(number)).body.orderId).toBe(created.body.orderId);
+    const held = await action(number, 'hold', { reason: 'odd number' });
+    expect(held.status).toBe(200);
+    expect(held.body.status).toBe('on_hold');
+  });
+
   it('reports every problem at once', async () => {
     const p = orderPayload() as Record<string, any>;
     const res = await call(app, 'POST', '/api/orders', {
@@ -286,6 +323,14 @@ describe('POST /api/orders', () => {
       headers: { 'Content-Type': 'application/json; charset=utf-8' },
     });
     expect(charset.status).toBe(201);
+
+    // The same holds for requests with a body.
+    const number = charset.body.orderNumber as string;
+    const hold = await call(app, 'POST', `/api/orders/${enc(number)}/hold`, { token: merchant.apiKey, body: 'reason=x', headers: { 'Content-Type': 'text/plain' } });
+    expect(hold.status).toBe(415);
+    const change = await call(app, 'PATCH', `/api/orders/${enc(number)}`, { token: merchant.apiKey, body: '{"customerNotes":"x"}', headers: { 'Content-Type': 'text/plain' } });
+    expect(change.status).toBe(415);
+    expect((await getOrder(number)).body.timeline).toHaveLength(1);
   });
 
   it('answers 413 for a body larger than maxBodyBytes, and accepts one below it', async () => {
@@ -312,12 +357,18 @@ describe('POST /api/orders', () => {
   });
 });
 
-describe('GET /api/orders', () => {
+// Keyset paging and filters are SQL: run them on every database this run has (PGlite, and PostgreSQL when reachable).
+describe.each(DATABASE_KINDS)('GET /api/orders (%s)', (kind) => {
+  let own: TestStack | null = null;
+  let listApp: TestApp;
   let lister: { id: string; apiKey: string };
   const created: { orderNumber: string; orderId: string; source: string; paid: boolean }[] = [];
 
   beforeAll(async () => {
-    lister = await stack.newMerchant('list');
+    if (kind !== 'pglite') own = await startTestStack({ db: kind, settings: SETTINGS });
+    const target = own ?? stack;
+    listApp = target.app();
+    lister = await target.newMerchant('list');
     const specs = [
       { source: 'shop-a', paid: true },
       { source: 'shop-b', paid: true },
@@ -326,12 +377,14 @@ describe('GET /api/orders', () => {
       { source: 'shop-a', paid: true },
     ];
     for (const spec of specs) {
-      const res = await postOrder(orderPayload(spec), lister);
+      const res = await postOrder(orderPayload(spec), lister, listApp);
       created.push({ orderNumber: res.body.orderNumber, orderId: res.body.orderId, ...spec });
     }
   });
 
-  const list = (query: string) => call(app, 'GET', `/api/orders${query}`, { token: lister.apiKey });
+  afterAll(() => own?.close());
+
+  const list = (query: string) => call(listApp, 'GET', `/api/orders${query}`, { token: lister.apiKey });
 
   it('walks every order exactly once by cursor, oldest first', async () => {
     const seen: string[] = [];
@@ -628,7 +681,7 @@ describe('PATCH /api/orders/{orderNumber}', () => {
   });
 });
 
-describe('without a worker', () => {
+describe('with a short request timeout', () => {
   let slow: TestStack;
   let slowApp: TestApp;
   let who: { id: string; apiKey: string };
@@ -639,45 +692,103 @@ describe('without a worker', () => {
   });
   afterAll(() => slow?.close());
 
-  it('answers 503 no_worker with Retry-After, and the expired request never takes effect', async () => {
-    // POST is idempotent, so a client simply repeats it after a 503 (the 1.5 s budget is tight on a busy machine).
-    const payload = orderPayload();
-    let created: ApiResponse | null = null;
+  /** POST is idempotent, so a client simply repeats it after a 503 (1.5 s is a tight budget on a busy machine). */
+  async function postPatiently(payload: Record<string, unknown>): Promise<ApiResponse> {
+    let res: ApiResponse | null = null;
     for (let attempt = 0; attempt < 5; attempt++) {
-      created = await call(slowApp, 'POST', '/api/orders', { token: who.apiKey, json: payload });
-      if (created.status !== 503) break;
+      res = await call(slowApp, 'POST', '/api/orders', { token: who.apiKey, json: payload });
+      if (res.status !== 503) break;
     }
-    expect([200, 201]).toContain(created!.status);
-    expect(created!.body.status).toBe('pending');
+    return res!;
+  }
+
+  describe('when no worker answers', () => {
+    let number: string;
+    let path: string;
+    let hold503: ApiResponse;
+    let holdMs: number;
+    let readWhileDown: ApiResponse;
+    let lateCreate: { payload: Record<string, unknown>; res: ApiResponse };
+
+    beforeAll(async () => {
+      const payload = orderPayload();
+      const created = await postPatiently(payload);
+      expect([200, 201]).toContain(created.status);
+      expect(created.body.status).toBe('pending');
+      number = payload.orderNumber as string;
+      path = `/api/orders/${enc(number)}`;
+
+      await slow.stopWorker();
+      const started = Date.now();
+      hold503 = await call(slowApp, 'POST', `${path}/hold`, { token: who.apiKey, json: { reason: 'too late' } });
+      holdMs = Date.now() - started;
+      readWhileDown = await call(slowApp, 'GET', path, { token: who.apiKey });
+      const latePayload = orderPayload();
+      lateCreate = { payload: latePayload, res: await call(slowApp, 'POST', '/api/orders', { token: who.apiKey, json: latePayload }) };
+
+      await slow.startWorker();
+      await sleep(3000);
+    });
+
+    it('a request answers 503 no_worker with Retry-After, within the request timeout', () => {
+      expect(hold503.status).toBe(503);
+      expect(hold503.body.error).toBe('no_worker');
+      expect(hold503.headers.get('Retry-After')).toMatch(/^\d+$/);
+      expect(holdMs).toBeLessThan(10_000);
+      // Reads do not need a worker.
+      expect(readWhileDown.status).toBe(200);
+      expect(readWhileDown.body.status).toBe('pending');
+    });
+
+    it('the expired request never takes effect once a worker is back; a fresh one does', async () => {
+      const after = await call(slowApp, 'GET', path, { token: who.apiKey });
+      expect(after.status).toBe(200);
+      expect(after.body.status).toBe('pending');
+      expect(after.body.hold).toBeNull();
+      expect(JSON.stringify(after.body.timeline)).not.toContain('too late');
+
+      let held: ApiResponse | null = null;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        held = await call(slowApp, 'POST', `${path}/hold`, { token: who.apiKey, json: { reason: 'in time' } });
+        if (held.status !== 503) break;
+      }
+      expect(held!.status).toBe(200);
+      expect(held!.body.hold).toEqual({ reason: 'in time', returnsTo: 'pending' });
+      expect(JSON.stringify(held!.body.timeline)).not.toContain('too late');
+    });
+
+    it('a create answered 503 does not silently take effect later (503 promises "nothing changed")', async () => {
+      const { payload, res } = lateCreate;
+      expect(res.status).toBe(503);
+      expect(res.body.error).toBe('no_worker');
+      const later = await call(slowApp, 'GET', `/api/orders/${enc(payload.orderNumber as string)}`, { token: who.apiKey });
+      // Either the order was really not created, or the 503 must not claim that nothing changed
+      // (a caller who trusts it and does not repeat the POST gets an order it believes was refused).
+      const claimsNothingChanged = /nothing changed/i.test(res.body.message);
+      expect(
+        later.status === 404 || !claimsNothingChanged,
+        `the 503 said "${res.body.message}" but GET now answers ${later.status} with status ${later.body.status}`,
+      ).toBe(true);
+      // Repeating the POST is always safe.
+      const repeat = await postPatiently(payload);
+      expect([200, 201]).toContain(repeat.status);
+    });
+  });
+
+  it('answers 400 for amounts whose computed total does not fit the read model (not 503, no stuck workflow)', async () => {
+    // 12 integer digits are accepted per amount; two of them add up to 13, more than numeric(14,2) holds.
+    const payload = orderPayload({ lines: [{ lineId: 'L1', sku: 'X', name: 'Expensive', quantity: 2, unitPrice: '999999999999.99' }] });
     const number = payload.orderNumber as string;
-    const path = `/api/orders/${enc(number)}`;
-
-    await slow.stopWorker();
-    const started = Date.now();
-    const res = await call(slowApp, 'POST', `${path}/hold`, { token: who.apiKey, json: { reason: 'too late' } });
-    expect(res.status).toBe(503);
-    expect(res.body.error).toBe('no_worker');
-    expect(res.headers.get('Retry-After')).toMatch(/^\d+$/);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    // Reads do not need a worker.
-    expect((await call(slowApp, 'GET', path, { token: who.apiKey })).body.status).toBe('pending');
-
-    await slow.startWorker();
-    await sleep(3000);
-    const after = await call(slowApp, 'GET', path, { token: who.apiKey });
-    expect(after.status).toBe(200);
-    expect(after.body.status).toBe('pending');
-    expect(after.body.hold).toBeNull();
-    expect(JSON.stringify(after.body.timeline)).not.toContain('too late');
-
-    // The worker is back: a fresh request is served, and only it took effect.
-    let held: ApiResponse | null = null;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      held = await call(slowApp, 'POST', `${path}/hold`, { token: who.apiKey, json: { reason: 'in time' } });
-      if (held.status !== 503) break;
+    try {
+      const res = await call(slowApp, 'POST', '/api/orders', { token: who.apiKey, json: payload });
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(detailPaths(res).some((p) => /total|lines|unitPrice|quantity/.test(p))).toBe(true);
+    } finally {
+      // Today the order's workflow is left retrying a projection the database refuses: end it.
+      await slow.client.workflow
+        .getHandle(`order:${who.id}:${number}`)
+        .terminate('test cleanup')
+        .catch(() => {});
     }
-    expect(held!.status).toBe(200);
-    expect(held!.body.hold).toEqual({ reason: 'in time', returnsTo: 'pending' });
-    expect(JSON.stringify(held!.body.timeline)).not.toContain('too late');
   });
 });
