@@ -5,7 +5,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { NoWorkerError, OrderClosedError, RequestRefusedError, TemporalUnavailableError } from './order-gateway';
+import { AcceptedNotProjectedError, NoWorkerError, OrderClosedError, RequestRefusedError, TemporalUnavailableError } from './order-gateway';
 
 export interface FieldProblem {
   path: string;
@@ -30,6 +30,7 @@ export const conflict = (message: string) => new ApiError(409, 'conflict', messa
 
 /** Maps anything thrown inside a request to a response; unknown errors are logged, not shown. */
 export function errorResponse(error: unknown, c: Context, logError: (error: unknown) => void): Response {
+  if (error instanceof AcceptedNotProjectedError) return c.json({ status: 'accepted', message: error.message }, 202);
   const known = toApiError(error);
   if (!known) {
     logError(error);
@@ -53,6 +54,8 @@ function toApiError(error: unknown): ApiError | null {
   }
   if (error instanceof HTTPException) {
     if (error.status === 413) return new ApiError(413, 'payload_too_large', 'the request body is too large');
+    // Hono's JSON body parser reports a malformed body this way.
+    if (error.status === 400) return badRequest('the body is not valid JSON', [{ path: '(body)', message: error.message || 'malformed JSON' }]);
     return new ApiError(error.status as ContentfulStatusCode, 'http_error', error.message || 'request failed');
   }
   if (error instanceof SyntaxError) return badRequest('the body is not valid JSON');

@@ -5,6 +5,8 @@
  */
 import {
   WithStartWorkflowOperation,
+  WorkflowUpdateStage,
+  type WorkflowUpdateHandle,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
@@ -43,6 +45,11 @@ export class NoWorkerError extends Error {}
 export class OrderClosedError extends Error {}
 /** Temporal itself could not be reached. */
 export class TemporalUnavailableError extends Error {}
+/**
+ * The workflow accepted the request but its change is not in the read model yet (the database is
+ * slow or down; the projection keeps retrying). It will take effect: the API answers 202.
+ */
+export class AcceptedNotProjectedError extends Error {}
 
 export interface OrderGatewayOptions {
   taskQueue: string;
@@ -67,9 +74,11 @@ export class OrderGateway {
   /**
    * Starts the order's workflow (or finds the running one) and waits until its first projection is
    * in the read model. Refused when a different payload was registered under the same number.
+   * Returns 'closed' when the order's workflow has already completed (its row is in the read model).
    */
-  async create(ref: OrderRef, content: OrderContent, createHash: string): Promise<'created_or_found' | 'closed'> {
-    const workflowId = orderWorkflowId(ref.merchantId, ref.orderNumber);
+  async create(ref: OrderRef, content: OrderContent, createHash: string): Promise<'registered' | 'closed'> {
+    const deadline = this.deadline();
+    const expiresAt = new Date(deadline).toISOString();
     const input: OrderWorkflowInput = {
       kind: 'new',
       orderId: ref.orderId,
@@ -77,26 +86,29 @@ export class OrderGateway {
       content,
       createHash,
       settings: this.options.orders,
+      registerBy: expiresAt,
     };
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
-      workflowId,
+      workflowId: orderWorkflowId(ref.merchantId, ref.orderNumber),
       taskQueue: this.options.taskQueue,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
-      // A closed order keeps its number: never start a second life for it by accident.
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // A completed order keeps its number for good; only a run whose creation was never confirmed
+      // (it failed, having written nothing) may be started again.
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       typedSearchAttributes: this.searchAttributes(ref, content, content.paid ? 'pending' : 'await_payment'),
       staticSummary: `Order ${ref.orderNumber} of merchant ${ref.merchantId}`,
       staticDetails: `OrderID ${ref.orderId}${content.source ? `, source ${content.source}` : ''}, ordered ${content.orderDate}`,
     });
     try {
-      await this.withinRequestTimeout((expiresAt) =>
-        this.client.workflow.executeUpdateWithStart(registerUpdate, {
+      await this.acceptedThenProjected(deadline, () =>
+        this.client.workflow.startUpdateWithStart(registerUpdate, {
           args: [{ createHash, expiresAt }],
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
           startWorkflowOperation,
         }),
       );
-      return 'created_or_found';
+      return 'registered';
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) return 'closed';
       throw this.translate(error);
@@ -109,13 +121,34 @@ export class OrderGateway {
     update: UpdateDefinition<OrderState, [R]>,
     args: RequestArgs<R>,
   ): Promise<OrderState> {
+    const deadline = this.deadline();
     const handle = this.handle(ref);
     try {
-      return await this.withinRequestTimeout((expiresAt) =>
-        handle.executeUpdate(update, { args: [{ ...args, expiresAt } as R] }),
+      return await this.acceptedThenProjected(deadline, () =>
+        handle.startUpdate(update, {
+          args: [{ ...args, expiresAt: new Date(deadline).toISOString() } as R],
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        }),
       );
     } catch (error) {
       throw this.translate(error);
+    }
+  }
+
+  /**
+   * Two phases under one deadline: until the workflow accepts (or refuses) the request, a timeout
+   * means no worker took it, so nothing changed; after acceptance it means the change is only waiting
+   * for the read model.
+   */
+  private async acceptedThenProjected<T>(deadline: number, start: () => Promise<WorkflowUpdateHandle<T>>): Promise<T> {
+    const accepted = await this.client.withDeadline(deadline, start);
+    try {
+      return await this.client.withDeadline(deadline, () => accepted.result());
+    } catch (error) {
+      if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcCode(error, 4 /* DEADLINE_EXCEEDED */)) {
+        throw new AcceptedNotProjectedError('accepted; the change will show once the read model catches up (the database is slow or unavailable)');
+      }
+      throw error;
     }
   }
 
@@ -189,13 +222,13 @@ export class OrderGateway {
     ];
   }
 
-  /** Runs a Temporal call under the request deadline; the same deadline travels in the request. */
-  private withinRequestTimeout<T>(call: (expiresAt: string) => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.options.requestTimeoutMs;
-    return this.client.withDeadline(deadline, () => call(new Date(deadline).toISOString()));
+  /** The caller's deadline; it also travels inside the request so a late worker refuses it. */
+  private deadline(): number {
+    return Date.now() + this.options.requestTimeoutMs;
   }
 
   private translate(error: unknown): Error {
+    if (error instanceof AcceptedNotProjectedError) return error;
     if (error instanceof WorkflowUpdateFailedError) {
       const cause = error.cause;
       if (cause instanceof ApplicationFailure && cause.type === EXPIRED) return new NoWorkerError(cause.message);

@@ -4,8 +4,8 @@
  */
 import { z } from '@hono/zod-openapi';
 import { parseIsoTimestamp } from '../domain/dates';
-import { moneyToCents, parseMoney } from '../domain/money';
-import { computeOrderTotal, type Address, type OrderChanges, type OrderContent, type OrderLine, type WeightUnit } from '../domain/order';
+import { moneyInRange, moneyToCents, parseMoney } from '../domain/money';
+import { computeOrderTotal, orderTotalCents, type Address, type OrderChanges, type OrderContent, type OrderLine, type WeightUnit } from '../domain/order';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
@@ -28,6 +28,8 @@ const Money = z
   .union([z.number(), z.string()])
   .refine(isMoney, { message: 'an amount with at most 2 decimals, as a number or a string ("12.50")' })
   .openapi({ example: '12.50', description: 'A JSON number or a decimal string with at most 2 decimals' });
+
+const NonNegativeMoney = Money.refine((v) => !isMoney(v) || moneyToCents(v) >= 0, { message: 'must not be negative' });
 
 const Decimal = z
   .union([z.number(), z.string()])
@@ -70,6 +72,10 @@ export const LineSchema = z
     adjustment: z.boolean().default(false).openapi({ description: 'A discount or fee line: never shipped' }),
   })
   .strict()
+  .refine((line) => line.adjustment || !isMoney(line.unitPrice) || moneyToCents(line.unitPrice) >= 0, {
+    path: ['unitPrice'],
+    message: 'a negative price is only allowed on an adjustment line',
+  })
   .openapi('OrderLine');
 
 const linesSchema = z
@@ -89,9 +95,9 @@ const editable = {
   billTo: AddressSchema.optional(),
   shipTo: AddressSchema.optional(),
   lines: linesSchema.optional(),
-  shippingAmount: Money.optional(),
-  taxAmount: Money.optional(),
-  total: Money.optional(),
+  shippingAmount: NonNegativeMoney.optional(),
+  taxAmount: NonNegativeMoney.optional(),
+  total: NonNegativeMoney.optional(),
   customerNotes: text(1000).optional(),
   internalNotes: text(1000).optional(),
   gift: z.boolean().optional(),
@@ -120,12 +126,23 @@ export const OrderPayloadSchema = z
     shipTo: AddressSchema,
     billTo: AddressSchema.optional(),
     lines: linesSchema,
-    shippingAmount: Money.default(0),
-    taxAmount: Money.default(0),
+    shippingAmount: NonNegativeMoney.default(0),
+    taxAmount: NonNegativeMoney.default(0),
     gift: z.boolean().default(false),
     customFields: editable.customFields.default([]),
   })
   .strict()
+  .superRefine((order, ctx) => {
+    // Each amount fits; their sum must too, or the read model could not store the order.
+    if (order.total !== undefined) return;
+    try {
+      const lines = order.lines.map((l) => ({ unitPrice: parseMoney(l.unitPrice), quantity: l.quantity }));
+      const cents = orderTotalCents(lines, parseMoney(order.shippingAmount), parseMoney(order.taxAmount));
+      if (!moneyInRange(cents)) ctx.addIssue({ code: 'custom', path: ['total'], message: 'the computed order total exceeds 999999999999.99' });
+    } catch {
+      // A malformed amount already has its own issue.
+    }
+  })
   .openapi('OrderPayload');
 
 export const OrderChangesSchema = z

@@ -7,9 +7,11 @@
  * whether anything changed (false = an idempotent repeat).
  */
 import { allocateShipment, allUnitsShipped } from './shipments';
+import { moneyInRange } from './money';
 import {
   canonicalJson,
   computeOrderTotal,
+  orderTotalCents,
   STATUS_MAPPING,
   type OrderChanges,
   type OrderContent,
@@ -162,6 +164,13 @@ export function checkUpdateOrder(state: OrderState, changes: OrderChanges): stri
     return state.status === 'at_wms'
       ? 'the order is already at ShipStation; put it on hold before changing it'
       : `the order can no longer be changed (status ${state.status})`;
+  }
+  const amountsChanged = changes.lines !== undefined || changes.shippingAmount !== undefined || changes.taxAmount !== undefined;
+  if (amountsChanged && changes.total === undefined) {
+    const next = { ...state.content, ...changes };
+    if (!moneyInRange(orderTotalCents(next.lines, next.shippingAmount, next.taxAmount))) {
+      return 'the order total would exceed 999999999999.99';
+    }
   }
   if (changes.lines) {
     const ids = new Set<string>();

@@ -7,6 +7,10 @@ const MONEY_PATTERN = /^(-)?(\d{1,12})(?:\.(\d{1,2}))?$/;
 
 export class MoneyFormatError extends Error {}
 
+/** The largest amount the read model stores (numeric(14,2)): 999999999999.99. */
+export const MAX_MONEY_CENTS = 99_999_999_999_999;
+export const moneyInRange = (cents: number) => Math.abs(cents) <= MAX_MONEY_CENTS;
+
 /** Accepts a JSON number or a decimal string with at most two decimals; returns "123.40". */
 export function parseMoney(input: number | string): string {
   return formatCents(moneyToCents(input));

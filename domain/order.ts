@@ -238,10 +238,17 @@ export interface OrderState {
   createdAt: string;
 }
 
-/** Sum of line totals plus shipping and tax, computed in cents: the total when the source sends none. */
+/**
+ * Sum of line totals plus shipping and tax, in cents. Beyond MAX_MONEY_CENTS the figure may be
+ * inexact; callers only compare it with the limit then.
+ */
+export function orderTotalCents(lines: readonly Pick<OrderLine, 'unitPrice' | 'quantity'>[], shippingAmount: string, taxAmount: string): number {
+  return lines.reduce((sum, l) => sum + moneyToCents(l.unitPrice) * l.quantity, 0) + moneyToCents(shippingAmount) + moneyToCents(taxAmount);
+}
+
+/** The total when the source sends none. Check `moneyInRange(orderTotalCents(...))` first. */
 export function computeOrderTotal(lines: readonly Pick<OrderLine, 'unitPrice' | 'quantity'>[], shippingAmount: string, taxAmount: string): string {
-  const cents = lines.reduce((sum, l) => sum + moneyToCents(l.unitPrice) * l.quantity, 0) + moneyToCents(shippingAmount) + moneyToCents(taxAmount);
-  return formatCents(cents);
+  return formatCents(orderTotalCents(lines, shippingAmount, taxAmount));
 }
 
 /** Ids and names derived from an order's business keys. */

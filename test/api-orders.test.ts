@@ -775,20 +775,41 @@ describe('with a short request timeout', () => {
     });
   });
 
-  it('answers 400 for amounts whose computed total does not fit the read model (not 503, no stuck workflow)', async () => {
-    // 12 integer digits are accepted per amount; two of them add up to 13, more than numeric(14,2) holds.
-    const payload = orderPayload({ lines: [{ lineId: 'L1', sku: 'X', name: 'Expensive', quantity: 2, unitPrice: '999999999999.99' }] });
+  it.each([
+    ['more cents than a JavaScript number holds exactly', 99_999],
+    ['a total beyond what the read model stores', 2],
+  ])('PATCH refuses lines whose recomputed total is out of range (%s) with 400/409, and the order keeps working', async (_label, quantity) => {
+    const payload = orderPayload();
+    const created = await postPatiently(payload);
+    expect([200, 201]).toContain(created.status);
     const number = payload.orderNumber as string;
+    const path = `/api/orders/${enc(number)}`;
     try {
-      const res = await call(slowApp, 'POST', '/api/orders', { token: who.apiKey, json: payload });
-      expect(res.status, JSON.stringify(res.body)).toBe(400);
-      expect(detailPaths(res).some((p) => /total|lines|unitPrice|quantity/.test(p))).toBe(true);
+      const res = await call(slowApp, 'PATCH', path, {
+        token: who.apiKey,
+        json: { lines: [{ lineId: 'L1', sku: 'X', name: 'Expensive', quantity, unitPrice: '999999999999.99' }] },
+      });
+      expect([400, 409], JSON.stringify(res.body)).toContain(res.status);
+      // The refused change did not wedge the order: it still answers requests.
+      const held = await call(slowApp, 'POST', `${path}/hold`, { token: who.apiKey, json: { reason: 'still alive?' } });
+      expect(held.status, JSON.stringify(held.body)).toBe(200);
+      expect(held.body.order.total).toBe('40.19');
     } finally {
-      // Today the order's workflow is left retrying a projection the database refuses: end it.
       await slow.client.workflow
         .getHandle(`order:${who.id}:${number}`)
         .terminate('test cleanup')
         .catch(() => {});
     }
+  });
+
+  it('answers 400 for amounts whose computed total does not fit the read model (not 503, no stuck workflow)', async () => {
+    // 12 integer digits are accepted per amount; two of them add up to 13, more than numeric(14,2) holds.
+    const payload = orderPayload({ lines: [{ lineId: 'L1', sku: 'X', name: 'Expensive', quantity: 2, unitPrice: '999999999999.99' }] });
+    const number = payload.orderNumber as string;
+    const res = await call(slowApp, 'POST', '/api/orders', { token: who.apiKey, json: payload });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(detailPaths(res).some((p) => /total|lines|unitPrice|quantity/.test(p))).toBe(true);
+    // Refused before anything started: no workflow was left retrying a projection.
+    await expect(slow.client.workflow.getHandle(`order:${who.id}:${number}`).describe()).rejects.toThrow(/not found/i);
   });
 });

@@ -76,7 +76,19 @@ const { projectOrder, loadOrderState } = proxyActivities<Activities>({
 
 export type OrderWorkflowInput =
   /** A new order posted by its source. */
-  | { kind: 'new'; orderId: string; merchantId: string; content: OrderContent; createHash: string; settings: OrderSettings }
+  | {
+      kind: 'new';
+      orderId: string;
+      merchantId: string;
+      content: OrderContent;
+      createHash: string;
+      settings: OrderSettings;
+      /**
+       * The creating request's deadline. The order exists only once a `register` update is accepted
+       * by then; otherwise the run fails without writing anything, as the API's 503 promised.
+       */
+      registerBy: string;
+    }
   /** A fact arrived for an order whose workflow had closed: rebuild from the read model and record it. */
   | { kind: 'reopen'; orderId: string; merchantId: string; orderNumber: string; settings: OrderSettings }
   /** Continue-as-new of a long-lived order; everything up to `version` is projected. */
@@ -131,9 +143,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     return state;
   });
 
+  let registered = input.kind !== 'new';
   setHandler(
     registerUpdate,
-    async () => projected(),
+    async () => {
+      registered = true;
+      return projected();
+    },
     {
       validator: (request) =>
         guard(request, (s) =>
@@ -193,6 +209,18 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     state = loaded.state;
     projectedVersion = loaded.version;
     version = loaded.version + 1;
+  }
+
+  if (input.kind === 'new') {
+    // The creating request normally arrives with the start, in the same workflow task.
+    const wait = Math.max(1, Date.parse(input.registerBy) - Date.now());
+    if (!registered && !(await condition(() => registered, wait, { summary: 'waiting for the creating request' }))) {
+      throw ApplicationFailure.create({
+        type: 'OrderCreationNotConfirmed',
+        message: 'no worker took the creating request before its deadline; nothing was recorded (the source was told 503)',
+        nonRetryable: true,
+      });
+    }
   }
 
   // ---- the order's life --------------------------------------------------------------------------

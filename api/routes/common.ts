@@ -21,6 +21,14 @@ export const errorResponses = {
   503: error('Temporal, a worker or the database is unavailable; nothing changed'),
 } as const;
 
+/** A request the order accepted whose change is not in the read model yet (database slow or down). */
+export const acceptedResponse = {
+  202: {
+    content: { 'application/json': { schema: z.object({ status: z.literal('accepted'), message: z.string() }).openapi('Accepted') } },
+    description: 'Accepted by the order; it will show once the read model catches up',
+  },
+} as const;
+
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
   description,

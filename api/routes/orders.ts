@@ -4,7 +4,8 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Db } from '../../db/client';
-import { findOrderByNumber, listOrders } from '../../db/orders';
+import { findOrderByNumber, listOrders, toIso } from '../../db/orders';
+import { parseIsoTimestamp } from '../../domain/dates';
 import { canonicalJson, ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
 import {
   cancelUpdate,
@@ -20,7 +21,7 @@ import { ApiError, badRequest, conflict, notFound } from '../errors';
 import type { OrderGateway } from '../order-gateway';
 import { normalizeOrderChanges, normalizeOrderPayload, OrderChangesSchema, OrderPayloadSchema } from '../order-payload';
 import { createHashOf, orderIdFor, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
-import { errorResponses, json } from './common';
+import { acceptedResponse, errorResponses, json } from './common';
 
 const OrderNumberParam = z.object({ orderNumber: z.string().min(1).max(50).openapi({ example: 'A-1001' }) });
 const ReasonBody = z.object({ reason: z.string().min(1, { message: 'required' }).max(500) }).strict();
@@ -35,7 +36,7 @@ const createOrderRoute = createRoute({
   description:
     'Posting the same payload again answers 200 with the existing order; a different payload under an existing number is refused with 409. Once this answers, GET and the next ShipStation export see the order.',
   request: { body: { content: { 'application/json': { schema: OrderPayloadSchema } }, required: true } },
-  responses: { 200: json(OrderViewSchema, 'The order already existed with this payload'), 201: json(OrderViewSchema, 'Created'), ...errorResponses },
+  responses: { 200: json(OrderViewSchema, 'The order already existed with this payload'), 201: json(OrderViewSchema, 'Created'), ...acceptedResponse, ...errorResponses },
 });
 
 const getOrderRoute = createRoute({
@@ -74,7 +75,7 @@ const patchOrderRoute = createRoute({
   path: '/{orderNumber}',
   summary: 'Change address, lines or amounts (before export, or while on hold)',
   request: { params: OrderNumberParam, body: { content: { 'application/json': { schema: OrderChangesSchema } }, required: true } },
-  responses: { 200: json(OrderViewSchema, 'The changed order'), ...errorResponses },
+  responses: { 200: json(OrderViewSchema, 'The changed order'), ...acceptedResponse, ...errorResponses },
 });
 
 const actionRoute = (action: string, summary: string, withReason: boolean) =>
@@ -87,14 +88,15 @@ const actionRoute = (action: string, summary: string, withReason: boolean) =>
       params: OrderNumberParam,
       ...(withReason ? { body: { content: { 'application/json': { schema: ReasonBody } }, required: true } } : {}),
     },
-    responses: { 200: json(OrderViewSchema, 'Accepted; the order as it now is'), ...errorResponses },
+    responses: { 200: json(OrderViewSchema, 'Accepted; the order as it now is'), ...acceptedResponse, ...errorResponses },
   });
 
-const encodeCursor = (createdAt: string, orderId: string) => Buffer.from(JSON.stringify([createdAt, orderId])).toString('base64url');
+const encodeCursor = (createdAt: string, orderId: string) => Buffer.from(JSON.stringify([toIso(createdAt), orderId])).toString('base64url');
 function decodeCursor(cursor: string): { createdAt: string; orderId: string } {
   try {
     const [createdAt, orderId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt === 'string' && typeof orderId === 'string' && !Number.isNaN(Date.parse(createdAt))) return { createdAt, orderId };
+    const at = typeof createdAt === 'string' ? parseIsoTimestamp(createdAt) : null;
+    if (at && typeof orderId === 'string') return { createdAt: at, orderId };
   } catch {
     // fall through to the error below
   }
