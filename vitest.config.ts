@@ -7,6 +7,7 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     // Forks, not threads: the Temporal native bridge crashes in worker threads.
     pool: 'forks',
+    reporters: ['default', './test/plain-summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
