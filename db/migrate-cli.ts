@@ -1,9 +1,9 @@
 // `npm run db:migrate`: applies migrations to DATABASE_URL, or to the embedded PGlite under DATA_DIR.
-import { loadConfig } from '../runtime/config';
+import { loadConfigOrExit } from '../runtime/config';
 import { openDatabase } from './client';
 import { migrateDatabase } from './migrate';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const database = await openDatabase(config.database);
 try {
   await migrateDatabase(database);

@@ -61,8 +61,10 @@ export function loadConfig(env: Env = process.env): Config {
     const value = env[name]?.trim();
     return value === '' ? undefined : value;
   };
-  const fail = (name: string, value: string, expected: string): never => {
-    throw new ConfigError(`${name}=${JSON.stringify(value)} is not valid: expected ${expected}`);
+  /** `value` null = a secret: the message names the variable but does not echo it. */
+  const fail = (name: string, value: string | null, expected: string): never => {
+    const shown = value === null ? `${name} (value not shown)` : `${name}=${JSON.stringify(value)}`;
+    throw new ConfigError(`${shown} is not valid: expected ${expected}`);
   };
   const integer = (name: (typeof CONFIG_VARIABLES)[number], fallback: number, min: number, max: number) => {
     const value = read(name);
@@ -80,12 +82,12 @@ export function loadConfig(env: Env = process.env): Config {
   };
 
   const adminToken = read('ADMIN_TOKEN') ?? null;
-  if (adminToken !== null && adminToken.length < 16) fail('ADMIN_TOKEN', '(hidden)', 'at least 16 characters');
+  if (adminToken !== null && adminToken.length < 16) fail('ADMIN_TOKEN', null, 'at least 16 characters');
 
   const dataDir = path.resolve(read('DATA_DIR') ?? '.data');
   const databaseUrl = read('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    fail('DATABASE_URL', '(hidden)', 'a postgres:// or postgresql:// URL (leave it unset for the embedded PGlite)');
+    fail('DATABASE_URL', null, 'a postgres:// or postgresql:// URL (leave it unset for the embedded PGlite)');
   }
 
   const temporalAddress = read('TEMPORAL_ADDRESS');

@@ -203,9 +203,10 @@ describe('loadConfig refuses wrong values, naming the variable', () => {
     ['TERMINAL_GRACE', '0m'],
   ];
 
-  it.each(wrong)('%s=%j throws a ConfigError naming %s', (name, value) => {
+  it.each(wrong)('%s=%j throws a ConfigError naming the variable', (name, value) => {
     const error = configError({ [name]: value });
-    expect(error.message.startsWith(`${name}=`)).toBe(true);
+    // Secrets are named but not echoed: "ADMIN_TOKEN (value not shown) is not valid ...".
+    expect(error.message.startsWith(`${name}=`) || error.message.startsWith(`${name} (value not shown)`)).toBe(true);
     expect(error.message).toContain('is not valid: expected');
   });
 
@@ -227,13 +228,13 @@ describe('loadConfig refuses wrong values, naming the variable', () => {
 
   it('a wrong ADMIN_TOKEN is not echoed in the message', () => {
     const error = configError({ ADMIN_TOKEN: 'hunter2-secret' });
-    expect(error.message).toMatch(/^ADMIN_TOKEN=/);
+    expect(error.message).toMatch(/^ADMIN_TOKEN \(value not shown\) is not valid/);
     expect(error.message).not.toContain('hunter2');
   });
 
   it('a wrong DATABASE_URL is not echoed in the message (it may hold a password)', () => {
     const error = configError({ DATABASE_URL: 'mysql://admin:s3cr3tpw@db/orders' });
-    expect(error.message).toMatch(/^DATABASE_URL=/);
+    expect(error.message).toMatch(/^DATABASE_URL \(value not shown\) is not valid/);
     expect(error.message).not.toContain('s3cr3tpw');
   });
 
