@@ -5,6 +5,7 @@
 import { and, asc, eq, gt, inArray, isNotNull, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { OrderContent, OrderState, OrderStatus, ShipmentRecord, StuckReason } from '../domain/order';
 import type { Db } from './client';
+import { freshStamp, holdAgainstExport } from './export-windows';
 import { orderLines, orders, shipments, type OrderLineRow, type OrderRow, type ShipmentRow } from './schema';
 
 /** Timestamps come back from PostgreSQL as text; the service speaks ISO 8601 UTC. */
@@ -74,14 +75,15 @@ export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ la
   );
 
   return db.transaction(async (tx) => {
+    await holdAgainstExport(tx, state.merchantId);
     const written = await tx
       .insert(orders)
-      .values({ ...row, lastModified: sql`clock_timestamp()` })
+      .values({ ...row, lastModified: freshStamp(state.merchantId) })
       .onConflictDoUpdate({
         target: orders.orderId,
         set: {
           ...updatable,
-          lastModified: sql`case when excluded.modified_revision > ${orders.modifiedRevision} then clock_timestamp() else ${orders.lastModified} end`,
+          lastModified: sql`case when excluded.modified_revision > ${orders.modifiedRevision} then ${freshStamp(state.merchantId)} else ${orders.lastModified} end`,
           updatedAt: sql`now()`,
         },
         setWhere: sql`${orders.version} < excluded.version`,

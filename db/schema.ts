@@ -137,6 +137,18 @@ export const shipments = pgTable(
   (t) => [primaryKey({ columns: [t.orderId, t.shipmentKey] })],
 );
 
+/**
+ * How far ShipStation has read each merchant's orders: the latest end of an export window served.
+ * A change committed after an export must be stamped beyond it, or ShipStation never sees it
+ * (db/export-windows.ts explains the locking).
+ */
+export const exportWatermarks = pgTable('export_watermarks', {
+  merchantId: text('merchant_id')
+    .primaryKey()
+    .references(() => merchants.id),
+  servedUntil: timestamp('served_until', { withTimezone: true, mode: 'string', precision: 6 }).notNull(),
+});
+
 export type MerchantRow = typeof merchants.$inferSelect;
 export type OrderRow = typeof orders.$inferSelect;
 export type OrderLineRow = typeof orderLines.$inferSelect;

@@ -1,6 +1,7 @@
 /** The read model on both databases: migrations, idempotent projection, the LastModified stamp. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMerchant, findMerchantByApiKey, MerchantExistsError, rotateMerchantKey } from '../db/merchants';
+import { lockForExport, recordServedWindow } from '../db/export-windows';
 import { findOrderById, projectOrder, stateFromRecord } from '../db/orders';
 import { applyHold, applyShipmentReported, newOrderState } from '../domain/lifecycle';
 import type { OrderContent, OrderState } from '../domain/order';
@@ -75,6 +76,44 @@ describe.each(DATABASE_KINDS)('read model on %s', (kind) => {
     await new Promise((r) => setTimeout(r, 5));
     const moved = await projectOrder(database.db, { state, version: 3, workflowId: 'wf' });
     expect(Date.parse(moved.lastModified)).toBeGreaterThan(Date.parse(created.lastModified));
+  });
+
+  it('a change committed after an export is stamped beyond the window ShipStation has read', async () => {
+    const state = fresh('o-window', 'RM-5');
+    await projectOrder(database.db, { state, version: 1, workflowId: 'wf' });
+    // ShipStation's clock runs ahead: it has read up to ten minutes from now.
+    const windowEnd = new Date(Date.now() + 10 * 60_000).toISOString();
+    await database.db.transaction(async (tx) => {
+      await lockForExport(tx, merchantId);
+      await recordServedWindow(tx, merchantId, windowEnd);
+    });
+    state.modifiedRevision++;
+    const { lastModified } = await projectOrder(database.db, { state, version: 2, workflowId: 'wf' });
+    expect(Date.parse(lastModified)).toBeGreaterThan(Date.parse(windowEnd));
+    // An earlier window never pulls the watermark back.
+    await database.db.transaction((tx) => recordServedWindow(tx, merchantId, '2020-01-01T00:00:00.000Z'));
+    state.modifiedRevision++;
+    const again = await projectOrder(database.db, { state, version: 3, workflowId: 'wf' });
+    expect(Date.parse(again.lastModified)).toBeGreaterThan(Date.parse(windowEnd));
+  });
+
+  it.runIf(kind === 'postgres')('a projection waits while an export reads, then stamps past what it served', async () => {
+    const state = fresh('o-race', 'RM-6');
+    await projectOrder(database.db, { state, version: 1, workflowId: 'wf' });
+    state.modifiedRevision++;
+    let projection: Promise<{ lastModified: string }> | undefined;
+    let projectedDuringExport = false;
+    const windowEnd = new Date().toISOString();
+    await database.db.transaction(async (tx) => {
+      await lockForExport(tx, merchantId);
+      projection = projectOrder(database.db, { state, version: 2, workflowId: 'wf' });
+      void projection.then(() => (projectedDuringExport = true));
+      await new Promise((r) => setTimeout(r, 300));
+      await recordServedWindow(tx, merchantId, windowEnd);
+    });
+    expect(projectedDuringExport).toBe(false);
+    const { lastModified } = await projection!;
+    expect(Date.parse(lastModified)).toBeGreaterThan(Date.parse(windowEnd));
   });
 
   it('lines removed by a change disappear from the read model', async () => {

@@ -1,3 +1,8 @@
+CREATE TABLE "export_watermarks" (
+	"merchant_id" text PRIMARY KEY NOT NULL,
+	"served_until" timestamp(6) with time zone NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "merchants" (
 	"id" text PRIMARY KEY NOT NULL,
 	"name" text NOT NULL,
@@ -84,6 +89,7 @@ CREATE TABLE "shipments" (
 	CONSTRAINT "shipments_order_id_shipment_key_pk" PRIMARY KEY("order_id","shipment_key")
 );
 --> statement-breakpoint
+ALTER TABLE "export_watermarks" ADD CONSTRAINT "export_watermarks_merchant_id_merchants_id_fk" FOREIGN KEY ("merchant_id") REFERENCES "public"."merchants"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "order_lines" ADD CONSTRAINT "order_lines_order_id_orders_order_id_fk" FOREIGN KEY ("order_id") REFERENCES "public"."orders"("order_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "orders" ADD CONSTRAINT "orders_merchant_id_merchants_id_fk" FOREIGN KEY ("merchant_id") REFERENCES "public"."merchants"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "shipments" ADD CONSTRAINT "shipments_order_id_orders_order_id_fk" FOREIGN KEY ("order_id") REFERENCES "public"."orders"("order_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
