@@ -9,13 +9,16 @@ import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { requestId } from 'hono/request-id';
 import { pingDatabase, type Db } from '../db/client';
+import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
 import type { MerchantEnv } from './auth';
 import { ApiError, errorResponse, type FieldProblem } from './errors';
 import type { OrderGateway } from './order-gateway';
 import { adminRoutes } from './routes/admin';
 import { json } from './routes/common';
+import { connectionRoutes } from './routes/connections';
 import { orderRoutes } from './routes/orders';
+import { shipstationRoutes } from './shipstation/routes';
 
 export interface AppDeps {
   db: Db;
@@ -23,6 +26,7 @@ export interface AppDeps {
   gateway: OrderGateway;
   adminToken: string | null;
   maxBodyBytes: number;
+  shipstation: Config['shipstation'];
   logger: Logger;
 }
 
@@ -107,7 +111,10 @@ export function createApp(deps: AppDeps) {
     },
   );
 
-  app.route('/api/admin', adminRoutes(db, deps.adminToken, new OpenAPIHono({ defaultHook: validationHook })));
+  const admin = adminRoutes(db, deps.adminToken, new OpenAPIHono({ defaultHook: validationHook }));
+  connectionRoutes(db, deps.shipstation.publicBaseUrl, admin);
+  app.route('/api/admin', admin);
+  app.route('/shipstation', shipstationRoutes({ db, gateway, settings: deps.shipstation, logger }));
   app.route('/api/orders', orderRoutes(db, gateway, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });

@@ -34,6 +34,7 @@ import {
   type ExportedFact,
   type RequestEnvelope,
 } from '../workflows/messages';
+import type { exportPageWorkflow, ExportPageInput } from '../workflows/export-page';
 import type { orderWorkflow, OrderWorkflowInput } from '../workflows/order';
 import { MerchantIdKey, OrderNumberKey, OrderSourceKey, OrderStatusKey, OrderStuckKey } from '../workflows/search-attributes';
 
@@ -156,6 +157,27 @@ export class OrderGateway {
     try {
       return await this.client.withDeadline(Date.now() + this.options.requestTimeoutMs, () => this.handle(ref).query(stateQuery));
     } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  /**
+   * Durably records what one export page served, with one Temporal call whatever the page holds: a
+   * small workflow then signals each order. The page key makes a repeated page a no-op.
+   */
+  async recordExportPage(pageKey: string, input: ExportPageInput): Promise<void> {
+    try {
+      await this.client.withDeadline(Date.now() + this.options.requestTimeoutMs, () =>
+        this.client.workflow.start<typeof exportPageWorkflow>('exportPageWorkflow', {
+          workflowId: `export:${pageKey}`,
+          taskQueue: this.options.taskQueue,
+          args: [input],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          staticSummary: `Export page ${pageKey}: ${input.served.length} served, ${input.refused.length} left out`,
+        }),
+      );
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return;
       throw this.translate(error);
     }
   }

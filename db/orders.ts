@@ -143,6 +143,7 @@ export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ la
             labelCreatedAt: s.labelCreatedAt ?? null,
             shippingCost: s.shippingCost ?? null,
             lines: s.lines,
+            details: s.details ?? null,
             reportedVia: s.reportedVia,
             recordedAt: s.recordedAt,
             confirmationDeliveredAt: s.confirmationDeliveredAt,
@@ -223,10 +224,9 @@ export async function findOrdersByIds(db: Db, orderIds: string[]): Promise<Order
   return db.select().from(orders).where(inArray(orders.orderId, orderIds));
 }
 
-/** Rebuilds the workflow state from the read model (used when a closed order is reopened by a late fact). */
-export function stateFromRecord(record: OrderRecord): OrderState {
-  const { order: o, lines, shipments: shipmentRows } = record;
-  const content: OrderContent = {
+/** The order content as the source sent it (normalised), from its read-model rows. */
+export function contentFromRows(o: OrderRow, lines: OrderLineRow[]): OrderContent {
+  return {
     orderNumber: o.orderNumber,
     orderDate: toIso(o.orderDate),
     paid: o.paid,
@@ -264,6 +264,12 @@ export function stateFromRecord(record: OrderRecord): OrderState {
     customFields: o.customFields,
     ...(o.requestedWarehouse !== null ? { requestedWarehouse: o.requestedWarehouse } : {}),
   };
+}
+
+/** Rebuilds the workflow state from the read model (used when a closed order is reopened by a late fact). */
+export function stateFromRecord(record: OrderRecord): OrderState {
+  const { order: o, lines, shipments: shipmentRows } = record;
+  const content = contentFromRows(o, lines);
   return {
     orderId: o.orderId,
     merchantId: o.merchantId,
@@ -297,6 +303,7 @@ export function shipmentFromRow(s: ShipmentRow): ShipmentRecord {
     ...(s.labelCreatedAt !== null ? { labelCreatedAt: toIso(s.labelCreatedAt) } : {}),
     ...(s.shippingCost !== null ? { shippingCost: s.shippingCost } : {}),
     lines: s.lines,
+    ...(s.details !== null ? { details: s.details } : {}),
     reportedVia: s.reportedVia,
     recordedAt: toIso(s.recordedAt),
     confirmationDeliveredAt: toIsoOrNull(s.confirmationDeliveredAt),

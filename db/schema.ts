@@ -18,7 +18,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import type { Address, OrderFlag, ShipmentLine, TimelineEntry } from '../domain/order';
+import type { Address, OrderFlag, ShipmentLine, ShipmentNoticeDetails, TimelineEntry } from '../domain/order';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow();
 const money = (name: string) => numeric(name, { precision: 14, scale: 2 });
@@ -130,6 +130,8 @@ export const shipments = pgTable(
     labelCreatedAt: timestamp('label_created_at', { withTimezone: true, mode: 'string' }),
     shippingCost: money('shipping_cost'),
     lines: jsonb('lines').$type<ShipmentLine[]>().notNull(),
+    /** Everything else the notice said: recipient, notify flag, notes, custom fields, warehouse. */
+    details: jsonb('details').$type<ShipmentNoticeDetails>(),
     reportedVia: text('reported_via').notNull(),
     recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' }).notNull(),
     confirmationDeliveredAt: timestamp('confirmation_delivered_at', { withTimezone: true, mode: 'string' }),
@@ -149,6 +151,94 @@ export const exportWatermarks = pgTable('export_watermarks', {
   servedUntil: timestamp('served_until', { withTimezone: true, mode: 'string', precision: 6 }).notNull(),
 });
 
+/**
+ * A ShipStation Custom Store connection: what one ShipStation store polls. Its scope is the
+ * merchant's whole account (source null) or one order source; scopes of a merchant never overlap.
+ */
+export const connections = pgTable(
+  'connections',
+  {
+    id: text('id').primaryKey(),
+    merchantId: text('merchant_id')
+      .notNull()
+      .references(() => merchants.id),
+    source: text('source'),
+    username: text('username').notNull().unique(),
+    /** SHA-256 of the generated password (a long random secret, shown once). */
+    passwordHash: text('password_hash').notNull(),
+    passwordRotatedAt: timestamp('password_rotated_at', { withTimezone: true, mode: 'string' }),
+    disabledAt: timestamp('disabled_at', { withTimezone: true, mode: 'string' }),
+    disabledReason: text('disabled_reason'),
+    lastExportAt: timestamp('last_export_at', { withTimezone: true, mode: 'string' }),
+    lastShipnotifyAt: timestamp('last_shipnotify_at', { withTimezone: true, mode: 'string' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('connections_whole_account_idx').on(t.merchantId).where(sql`${t.source} is null`),
+    uniqueIndex('connections_source_idx').on(t.merchantId, t.source).where(sql`${t.source} is not null`),
+  ],
+);
+
+/** The ordered ids one export window matched, so pages 1..N of that window never shift. */
+export const exportSnapshots = pgTable(
+  'export_snapshots',
+  {
+    id: text('id').primaryKey(),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    windowStart: timestamp('window_start', { withTimezone: true, mode: 'string', precision: 3 }).notNull(),
+    windowEnd: timestamp('window_end', { withTimezone: true, mode: 'string', precision: 3 }).notNull(),
+    orderIds: jsonb('order_ids').$type<string[]>().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'string', precision: 6 }).notNull().defaultNow(),
+  },
+  (t) => [index('export_snapshots_window_idx').on(t.connectionId, t.windowStart, t.windowEnd, t.createdAt)],
+);
+
+/** Every ShipStation call of a connection, secrets left out, kept REQUEST_LOG_DAYS days. */
+export const connectionRequests = pgTable(
+  'connection_requests',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    at: timestamp('at', { withTimezone: true, mode: 'string', precision: 3 }).notNull().defaultNow(),
+    action: text('action').notNull(),
+    windowStart: timestamp('window_start', { withTimezone: true, mode: 'string', precision: 3 }),
+    windowEnd: timestamp('window_end', { withTimezone: true, mode: 'string', precision: 3 }),
+    page: integer('page'),
+    orderNumber: text('order_number'),
+    status: integer('status').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    error: text('error'),
+    /** Small facts about the answer: orders served, pages, shipment key... */
+    detail: jsonb('detail').$type<Record<string, unknown>>(),
+  },
+  (t) => [index('connection_requests_recent_idx').on(t.connectionId, t.at)],
+);
+
+/** The raw shipnotify notices as received (query with secrets masked), for later replay. */
+export const shipmentNotices = pgTable(
+  'shipment_notices',
+  {
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    orderId: text('order_id')
+      .notNull()
+      .references(() => orders.orderId, { onDelete: 'cascade' }),
+    shipmentKey: text('shipment_key').notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+    timesReceived: integer('times_received').notNull().default(1),
+    query: text('query').notNull(),
+    contentType: text('content_type'),
+    body: text('body').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.connectionId, t.orderId, t.shipmentKey] })],
+);
+
+export type ConnectionRow = typeof connections.$inferSelect;
 export type MerchantRow = typeof merchants.$inferSelect;
 export type OrderRow = typeof orders.$inferSelect;
 export type OrderLineRow = typeof orderLines.$inferSelect;

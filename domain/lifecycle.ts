@@ -264,6 +264,7 @@ export function applyShipmentReported(state: OrderState, report: ShipmentReport,
     ...(report.shipDate ? { shipDate: report.shipDate } : {}),
     ...(report.labelCreatedAt ? { labelCreatedAt: report.labelCreatedAt } : {}),
     ...(report.shippingCost ? { shippingCost: report.shippingCost } : {}),
+    ...(report.details ? { details: report.details } : {}),
     lines: allocation.lines,
     reportedVia: report.reportedVia,
     recordedAt: now,
@@ -342,6 +343,17 @@ export function applyStuck(state: OrderState, reason: StuckReason, now: string):
   if (state.stuck) return false;
   state.stuck = { reason, since: now };
   note(state, now, 'stuck', reason);
+  return true;
+}
+
+/**
+ * ShipStation could not import the order as it stands (no country, no lines...): it was left out of
+ * an export page. Flagged once per reason, so ops see it; fixing the order re-offers it.
+ */
+export function applyExportRefused(state: OrderState, reason: string, now: string): boolean {
+  const last = [...state.flags].reverse().find((f) => f.code === 'not_importable');
+  if (last?.detail === reason) return false;
+  flag(state, 'not_importable', now, reason);
   return true;
 }
 

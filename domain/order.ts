@@ -149,8 +149,20 @@ export interface ShipmentDetails {
   shippingCost?: string;
 }
 
+/** What else a ShipStation notice said about the package, kept as received. */
+export interface ShipmentNoticeDetails {
+  recipient?: Partial<Record<'name' | 'company' | 'address1' | 'address2' | 'city' | 'state' | 'postalCode' | 'country', string>>;
+  notifyCustomer?: boolean;
+  notesToCustomer?: string;
+  customerNotes?: string;
+  internalNotes?: string;
+  customFields?: string[];
+  requestedWarehouse?: string;
+}
+
 /** One package as reported (by ShipStation's shipnotify or the order API). */
 export interface ShipmentReport extends ShipmentDetails {
+  details?: ShipmentNoticeDetails;
   /** Business key: the same package always has the same key, however often it is reported. */
   shipmentKey: string;
   /** Requested items; absent means "everything still unshipped". */
@@ -162,6 +174,7 @@ export interface ShipmentReport extends ShipmentDetails {
 /** One package as recorded: the lines it really covered, and whether its confirmation was delivered. */
 export interface ShipmentRecord extends ShipmentDetails {
   shipmentKey: string;
+  details?: ShipmentNoticeDetails;
   lines: ShipmentLine[];
   reportedVia: string;
   recordedAt: string;
@@ -182,7 +195,8 @@ export type OrderFlagCode =
   | 'shipment_on_canceled_order'
   | 'shipment_beyond_ordered_quantity'
   | 'shipment_items_unmatched'
-  | 'late_fact_after_close';
+  | 'late_fact_after_close'
+  | 'not_importable';
 
 export interface OrderFlag {
   code: OrderFlagCode;

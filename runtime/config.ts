@@ -26,6 +26,15 @@ export interface Config {
   /** How long the API waits for a worker to answer an order request before it answers 503. */
   requestTimeoutMs: number;
   maxBodyBytes: number;
+  shipstation: {
+    /** The address ShipStation reaches this service at; connection URLs are built from it. */
+    publicBaseUrl: string;
+    pageSize: number;
+    /** How long one export window's snapshot is reused for the same window. */
+    snapshotTtlMs: number;
+    requestLogDays: number;
+    maxNoticeBytes: number;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   orders: OrderSettings;
 }
@@ -49,6 +58,11 @@ export const CONFIG_VARIABLES = [
   'TEMPORAL_UI_PORT',
   'REQUEST_TIMEOUT',
   'MAX_BODY_BYTES',
+  'PUBLIC_BASE_URL',
+  'EXPORT_PAGE_SIZE',
+  'EXPORT_SNAPSHOT_TTL',
+  'REQUEST_LOG_DAYS',
+  'SHIPNOTIFY_MAX_BYTES',
   'LOG_LEVEL',
   'DEADLINE_AWAIT_PAYMENT',
   'DEADLINE_PENDING_EXPORT',
@@ -98,8 +112,14 @@ export function loadConfig(env: Env = process.env): Config {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
   if (!(levels as readonly string[]).includes(logLevel)) fail('LOG_LEVEL', logLevel, levels.join(', '));
 
+  const port = integer('PORT', 3000, 0, 65535);
+  const publicBaseUrl = (read('PUBLIC_BASE_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?$/.test(publicBaseUrl)) {
+    fail('PUBLIC_BASE_URL', publicBaseUrl, 'an http(s) URL without query, e.g. https://connector.example.com');
+  }
+
   return {
-    port: integer('PORT', 3000, 0, 65535),
+    port,
     host: read('HOST') ?? '0.0.0.0',
     adminToken,
     dataDir,
@@ -113,6 +133,13 @@ export function loadConfig(env: Env = process.env): Config {
     },
     requestTimeoutMs: duration('REQUEST_TIMEOUT', '10s'),
     maxBodyBytes: integer('MAX_BODY_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+    shipstation: {
+      publicBaseUrl,
+      pageSize: integer('EXPORT_PAGE_SIZE', 100, 1, 500),
+      snapshotTtlMs: duration('EXPORT_SNAPSHOT_TTL', '15m'),
+      requestLogDays: integer('REQUEST_LOG_DAYS', 30, 1, 3650),
+      maxNoticeBytes: integer('SHIPNOTIFY_MAX_BYTES', 262_144, 1024, 16 * 1_048_576),
+    },
     logLevel: logLevel as Config['logLevel'],
     orders: {
       deadlines: {

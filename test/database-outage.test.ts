@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../api/app';
 import { openDatabase } from '../db/client';
+import { loadConfig } from '../runtime/config';
 import { DATABASE_KINDS } from './support/database';
 import { createOrder, eventually, readState } from './support/orders';
 import { startTestStack, type TestStack } from './support/stack';
@@ -62,7 +63,7 @@ describe('read model unreachable', () => {
   it('answers 503 database_unavailable, without a stack trace, when PostgreSQL cannot be reached', async () => {
     const dead = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/nowhere' });
     try {
-      const app = createApp({ db: dead.db, temporal: stack.client, gateway: stack.gateway, adminToken: null, maxBodyBytes: 1024, logger: pino({ level: 'silent' }) });
+      const app = createApp({ db: dead.db, temporal: stack.client, gateway: stack.gateway, adminToken: null, maxBodyBytes: 1024, shipstation: loadConfig({}).shipstation, logger: pino({ level: 'silent' }) });
       const res = await app.request('/api/orders', { headers: { Authorization: 'Bearer ssk_whatever' } });
       expect(res.status).toBe(503);
       const body = await res.text();

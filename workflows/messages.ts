@@ -39,7 +39,14 @@ export interface ConfirmationDeliveredFact {
   shipmentKey: string;
 }
 
+export interface ExportRefusedFact {
+  exportKey: string;
+  reason: string;
+}
+
 export const exportedSignal = defineSignal<[ExportedFact]>('exported');
+/** The order was left out of an export page because ShipStation could not import it. */
+export const exportRefusedSignal = defineSignal<[ExportRefusedFact]>('exportRefused');
 export const shipmentReportedSignal = defineSignal<[ShipmentReport]>('shipmentReported');
 export const confirmationDeliveredSignal = defineSignal<[ConfirmationDeliveredFact]>('confirmationDelivered');
 

@@ -25,6 +25,7 @@ import {
   applyCancel,
   applyConfirmationDelivered,
   applyExported,
+  applyExportRefused,
   applyHold,
   applyLateFact,
   applyMarkPaid,
@@ -52,6 +53,7 @@ import {
   confirmationDeliveredSignal,
   EXPIRED,
   exportedSignal,
+  exportRefusedSignal,
   holdUpdate,
   markPaidUpdate,
   REFUSED,
@@ -187,6 +189,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       log.info('order served to ShipStation', { orderNumber: state!.orderNumber, exportKey });
       changed();
     }
+  });
+  setHandler(exportRefusedSignal, async ({ reason }) => {
+    await ready();
+    if (applyExportRefused(state!, reason, now())) changed();
   });
   setHandler(shipmentReportedSignal, async (report) => {
     await ready();

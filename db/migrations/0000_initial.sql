@@ -1,3 +1,42 @@
+CREATE TABLE "connection_requests" (
+	"id" integer PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "connection_requests_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 START WITH 1 CACHE 1),
+	"connection_id" text NOT NULL,
+	"at" timestamp(3) with time zone DEFAULT now() NOT NULL,
+	"action" text NOT NULL,
+	"window_start" timestamp(3) with time zone,
+	"window_end" timestamp(3) with time zone,
+	"page" integer,
+	"order_number" text,
+	"status" integer NOT NULL,
+	"duration_ms" integer NOT NULL,
+	"error" text,
+	"detail" jsonb
+);
+--> statement-breakpoint
+CREATE TABLE "connections" (
+	"id" text PRIMARY KEY NOT NULL,
+	"merchant_id" text NOT NULL,
+	"source" text,
+	"username" text NOT NULL,
+	"password_hash" text NOT NULL,
+	"password_rotated_at" timestamp with time zone,
+	"disabled_at" timestamp with time zone,
+	"disabled_reason" text,
+	"last_export_at" timestamp with time zone,
+	"last_shipnotify_at" timestamp with time zone,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "connections_username_unique" UNIQUE("username")
+);
+--> statement-breakpoint
+CREATE TABLE "export_snapshots" (
+	"id" text PRIMARY KEY NOT NULL,
+	"connection_id" text NOT NULL,
+	"window_start" timestamp(3) with time zone NOT NULL,
+	"window_end" timestamp(3) with time zone NOT NULL,
+	"order_ids" jsonb NOT NULL,
+	"created_at" timestamp(6) with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "export_watermarks" (
 	"merchant_id" text PRIMARY KEY NOT NULL,
 	"served_until" timestamp(6) with time zone NOT NULL
@@ -73,6 +112,18 @@ CREATE TABLE "orders" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "shipment_notices" (
+	"connection_id" text NOT NULL,
+	"order_id" text NOT NULL,
+	"shipment_key" text NOT NULL,
+	"received_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"times_received" integer DEFAULT 1 NOT NULL,
+	"query" text NOT NULL,
+	"content_type" text,
+	"body" text NOT NULL,
+	CONSTRAINT "shipment_notices_connection_id_order_id_shipment_key_pk" PRIMARY KEY("connection_id","order_id","shipment_key")
+);
+--> statement-breakpoint
 CREATE TABLE "shipments" (
 	"order_id" text NOT NULL,
 	"shipment_key" text NOT NULL,
@@ -83,16 +134,26 @@ CREATE TABLE "shipments" (
 	"label_created_at" timestamp with time zone,
 	"shipping_cost" numeric(14, 2),
 	"lines" jsonb NOT NULL,
+	"details" jsonb,
 	"reported_via" text NOT NULL,
 	"recorded_at" timestamp with time zone NOT NULL,
 	"confirmation_delivered_at" timestamp with time zone,
 	CONSTRAINT "shipments_order_id_shipment_key_pk" PRIMARY KEY("order_id","shipment_key")
 );
 --> statement-breakpoint
+ALTER TABLE "connection_requests" ADD CONSTRAINT "connection_requests_connection_id_connections_id_fk" FOREIGN KEY ("connection_id") REFERENCES "public"."connections"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "connections" ADD CONSTRAINT "connections_merchant_id_merchants_id_fk" FOREIGN KEY ("merchant_id") REFERENCES "public"."merchants"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "export_snapshots" ADD CONSTRAINT "export_snapshots_connection_id_connections_id_fk" FOREIGN KEY ("connection_id") REFERENCES "public"."connections"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "export_watermarks" ADD CONSTRAINT "export_watermarks_merchant_id_merchants_id_fk" FOREIGN KEY ("merchant_id") REFERENCES "public"."merchants"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "order_lines" ADD CONSTRAINT "order_lines_order_id_orders_order_id_fk" FOREIGN KEY ("order_id") REFERENCES "public"."orders"("order_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "orders" ADD CONSTRAINT "orders_merchant_id_merchants_id_fk" FOREIGN KEY ("merchant_id") REFERENCES "public"."merchants"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "shipment_notices" ADD CONSTRAINT "shipment_notices_connection_id_connections_id_fk" FOREIGN KEY ("connection_id") REFERENCES "public"."connections"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "shipment_notices" ADD CONSTRAINT "shipment_notices_order_id_orders_order_id_fk" FOREIGN KEY ("order_id") REFERENCES "public"."orders"("order_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "shipments" ADD CONSTRAINT "shipments_order_id_orders_order_id_fk" FOREIGN KEY ("order_id") REFERENCES "public"."orders"("order_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "connection_requests_recent_idx" ON "connection_requests" USING btree ("connection_id","at");--> statement-breakpoint
+CREATE UNIQUE INDEX "connections_whole_account_idx" ON "connections" USING btree ("merchant_id") WHERE "connections"."source" is null;--> statement-breakpoint
+CREATE UNIQUE INDEX "connections_source_idx" ON "connections" USING btree ("merchant_id","source") WHERE "connections"."source" is not null;--> statement-breakpoint
+CREATE INDEX "export_snapshots_window_idx" ON "export_snapshots" USING btree ("connection_id","window_start","window_end","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "orders_merchant_number_idx" ON "orders" USING btree ("merchant_id","order_number");--> statement-breakpoint
 CREATE INDEX "orders_merchant_last_modified_idx" ON "orders" USING btree ("merchant_id","last_modified","order_id");--> statement-breakpoint
 CREATE INDEX "orders_merchant_status_idx" ON "orders" USING btree ("merchant_id","status");--> statement-breakpoint

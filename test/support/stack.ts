@@ -11,6 +11,7 @@ import { createApp } from '../../api/app';
 import { OrderGateway } from '../../api/order-gateway';
 import { createMerchant } from '../../db/merchants';
 import type { OrderSettings } from '../../domain/lifecycle';
+import { loadConfig, type Config } from '../../runtime/config';
 import { createOrderWorker } from '../../worker';
 import { openTestDatabase, type DatabaseKind, type TestDatabase } from './database';
 
@@ -34,7 +35,7 @@ export interface TestStack {
   stopWorker(): Promise<void>;
   /** A merchant of this suite: unique id, so workflow ids never collide across suites. */
   newMerchant(prefix?: string): Promise<{ id: string; apiKey: string }>;
-  app(options?: { adminToken?: string; maxBodyBytes?: number }): ReturnType<typeof createApp>;
+  app(options?: { adminToken?: string; maxBodyBytes?: number; shipstation?: Partial<Config['shipstation']> }): ReturnType<typeof createApp>;
   close(): Promise<void>;
 }
 
@@ -91,6 +92,7 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
         gateway,
         adminToken: appOptions.adminToken ?? null,
         maxBodyBytes: appOptions.maxBodyBytes ?? 1_048_576,
+        shipstation: { ...loadConfig({}).shipstation, publicBaseUrl: 'http://connector.test', ...appOptions.shipstation },
         logger: pino({ level: 'silent' }),
       });
     },

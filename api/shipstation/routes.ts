@@ -1,0 +1,249 @@
+/**
+ * The ShipStation Custom Store endpoint: one URL, `action=export` (GET) and `action=shipnotify`
+ * (POST; GET tolerated). Plain-text errors with the status codes ShipStation shows to the merchant,
+ * and every call of a known connection in its request log.
+ */
+import { createHash } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Db } from '../../db/client';
+import {
+  connectionScope,
+  exportSnapshot,
+  findConnection,
+  loadExportPage,
+  logConnectionRequest,
+  storeNotice,
+  type RequestLogEntry,
+} from '../../db/connections';
+import { hashSecret } from '../../db/merchants';
+import { contentFromRows, toIso } from '../../db/orders';
+import { orders, type ConnectionRow } from '../../db/schema';
+import type { OrderStatus } from '../../domain/order';
+import { exportWindow } from '../../domain/shipstation/dates';
+import { buildExportDocument, importProblem, type ExportOrder } from '../../domain/shipstation/export-xml';
+import { isBlankNoticeBody, mergeNoticeWithQuery, orderReferences, parseShipNotice, shipmentKeyFor, toShipmentReport, type NoticeQuery, type ShipNotice } from '../../domain/shipstation/shipnotify';
+import type { Config } from '../../runtime/config';
+import type { Logger } from '../../runtime/logger';
+import { secretsEqual } from '../auth';
+import { NoWorkerError, TemporalUnavailableError, type OrderGateway } from '../order-gateway';
+import { maskedQuery, queryParam, readCredentials } from './credentials';
+
+export interface ShipStationDeps {
+  db: Db;
+  gateway: OrderGateway;
+  settings: Config['shipstation'];
+  logger: Logger;
+}
+
+/** What one call answers, and what its log line says. */
+interface Outcome {
+  status: 200 | 400 | 401 | 403 | 404 | 405 | 413 | 500 | 503;
+  body: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  log: Omit<RequestLogEntry, 'status' | 'durationMs' | 'action'> & { action?: string };
+}
+
+const text = (status: Outcome['status'], body: string, log: Outcome['log'] = {}, headers?: Record<string, string>): Outcome => ({
+  status,
+  body,
+  headers,
+  log: { ...log, ...(status >= 400 ? { error: body } : {}) },
+});
+
+/** ShipStation's clock may run ahead of ours; a window end further out than this is not trusted. */
+const MAX_CLOCK_SKEW_MS = 15 * 60_000;
+
+export function shipstationRoutes(deps: ShipStationDeps) {
+  const { db, gateway, settings, logger } = deps;
+  const app = new Hono();
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: settings.maxNoticeBytes,
+      onError: (c) => c.text(`the body is larger than ${settings.maxNoticeBytes} bytes`, 413),
+    }),
+  );
+
+  app.all('/', async (c) => {
+    const started = performance.now();
+    const params = new URL(c.req.url).searchParams;
+    const action = queryParam(params, 'action')?.trim().toLowerCase() ?? '';
+
+    const read = readCredentials(c.req.header('Authorization'), params);
+    if (!read.ok) return respond(c, text(401, read.reason), null, action, started);
+    const connection = await findConnection(db, read.credentials.username);
+    // Compare digests in constant time; an unknown user costs the same as a wrong password.
+    const expected = connection?.passwordHash ?? hashSecret('no such connection');
+    if (!secretsEqual(hashSecret(read.credentials.password), expected) || !connection) {
+      return respond(c, text(401, 'unknown username or wrong password'), null, action, started);
+    }
+    if (connection.disabledAt) {
+      return respond(c, text(403, `this connection is disabled: ${connection.disabledReason ?? 'no reason given'}`), connection, action, started);
+    }
+
+    let outcome: Outcome;
+    try {
+      if (action === 'export') {
+        outcome = c.req.method === 'GET' || c.req.method === 'HEAD' ? await serveExport(connection, params) : text(405, 'export is a GET request', {}, { Allow: 'GET' });
+      } else if (action === 'shipnotify') {
+        outcome = c.req.method === 'POST' || c.req.method === 'GET' ? await receiveNotice(connection, params, c) : text(405, 'shipnotify is a POST request', {}, { Allow: 'POST, GET' });
+      } else {
+        outcome = text(400, action ? `unknown action "${action}"; expected export or shipnotify` : 'the action parameter is required (export or shipnotify)');
+      }
+    } catch (error) {
+      outcome = failure(error);
+    }
+    return respond(c, outcome, connection, action, started);
+  });
+
+  async function respond(c: Context, outcome: Outcome, connection: ConnectionRow | null, action: string, started: number) {
+    const durationMs = performance.now() - started;
+    if (connection) {
+      try {
+        await logConnectionRequest(db, connection.id, { action: action || '(none)', ...outcome.log, status: outcome.status, durationMs });
+      } catch (error) {
+        logger.warn({ err: error, connection: connection.username }, 'could not write the connection request log');
+      }
+    }
+    logger.info({ connection: connection?.username, action, status: outcome.status, ms: Math.round(durationMs), ...(outcome.log.error ? { error: outcome.log.error } : {}) }, 'shipstation');
+    for (const [name, value] of Object.entries(outcome.headers ?? {})) c.header(name, value);
+    if (outcome.status === 401) c.header('WWW-Authenticate', 'Basic realm="ShipStation"');
+    c.header('Content-Type', outcome.contentType ?? 'text/plain; charset=utf-8');
+    return c.body(outcome.body, outcome.status);
+  }
+
+  function failure(error: unknown): Outcome {
+    if (error instanceof NoWorkerError || error instanceof TemporalUnavailableError) {
+      return text(503, 'the order service is unavailable; nothing was recorded, try again shortly', {}, { 'Retry-After': '30' });
+    }
+    const code = (error as { code?: unknown })?.code;
+    if (code === 14 || code === 4 || code === 'ECONNREFUSED' || code === 'CONNECTION_CLOSED' || code === 'CONNECT_TIMEOUT') {
+      return text(503, 'the order service is unavailable; nothing was recorded, try again shortly', {}, { 'Retry-After': '30' });
+    }
+    logger.error({ err: error }, 'shipstation request failed');
+    return text(500, 'internal error; it has been logged');
+  }
+
+  /** One page of the connection's orders whose LastModified lies in the window. */
+  async function serveExport(connection: ConnectionRow, params: URLSearchParams): Promise<Outcome> {
+    const parsed = exportWindow(queryParam(params, 'start_date'), queryParam(params, 'end_date'));
+    if (!parsed.ok) return text(400, parsed.reason);
+    const { window } = parsed;
+    const windowLog = { windowStart: window.start.toISOString(), windowEnd: window.end.toISOString() };
+    const pageText = queryParam(params, 'page')?.trim() || '1';
+    if (!/^\d{1,6}$/.test(pageText) || Number(pageText) < 1) return text(400, `page "${pageText}" is not a page number (1, 2, ...)`, windowLog);
+    const page = Number(pageText);
+
+    const snapshot = await exportSnapshot(db, connection, window, { ttlMs: settings.snapshotTtlMs, maxClockSkewMs: MAX_CLOCK_SKEW_MS });
+    const pages = Math.max(1, Math.ceil(snapshot.orderIds.length / settings.pageSize));
+    const pageIds = snapshot.orderIds.slice((page - 1) * settings.pageSize, page * settings.pageSize);
+    const records = await loadExportPage(db, pageIds);
+
+    const served: ExportOrder[] = [];
+    const marks: string[] = [];
+    const refused: { workflowId: string; reason: string; orderNumber: string }[] = [];
+    for (const { order, lines } of records) {
+      const exportOrder: ExportOrder = {
+        ...contentFromRows(order, lines),
+        orderId: order.orderId,
+        status: order.status as OrderStatus,
+        lastModified: toIso(order.lastModified),
+      };
+      const problem = importProblem(exportOrder);
+      if (problem) {
+        refused.push({ workflowId: order.workflowId, reason: problem, orderNumber: order.orderNumber });
+        continue;
+      }
+      served.push(exportOrder);
+      if (order.status === 'pending' || (order.status === 'on_hold' && order.heldFrom === 'pending')) marks.push(order.workflowId);
+    }
+    // Durable before ShipStation gets the page: if this fails, ShipStation gets 503, not orders we forget.
+    if (marks.length || refused.length) {
+      await gateway.recordExportPage(`${snapshot.id}:${page}`, {
+        exportKey: `${connection.username}:${snapshot.id}:${page}`,
+        served: marks,
+        refused: refused.map(({ workflowId, reason }) => ({ workflowId, reason })),
+      });
+    }
+    return {
+      status: 200,
+      body: buildExportDocument(served, pages),
+      contentType: 'text/xml; charset=utf-8',
+      log: {
+        ...windowLog,
+        page,
+        detail: {
+          pages,
+          orders: served.length,
+          markedServed: marks.length,
+          ...(refused.length ? { leftOut: refused.map((r) => `${r.orderNumber}: ${r.reason}`) } : {}),
+          snapshot: snapshot.id,
+          snapshotReused: snapshot.reused,
+        },
+      },
+    };
+  }
+
+  /** One package: recorded once per shipment key, acknowledged only once the fact is durable. */
+  async function receiveNotice(connection: ConnectionRow, params: URLSearchParams, c: Context): Promise<Outcome> {
+    // The raw body whatever the Content-Type says: never let a form decoder near it.
+    const body = (await c.req.text()).replace(/^\uFEFF/, '');
+    const query: NoticeQuery = {
+      order_number: queryParam(params, 'order_number'),
+      carrier: queryParam(params, 'carrier'),
+      service: queryParam(params, 'service'),
+      tracking_number: queryParam(params, 'tracking_number'),
+    };
+    let notice: ShipNotice | null = null;
+    let warnings: string[] = [];
+    if (!isBlankNoticeBody(body)) {
+      const parsed = parseShipNotice(body);
+      if (!parsed.ok) return text(400, `the ShipNotice XML cannot be read: ${parsed.reason}`, { orderNumber: query.order_number });
+      notice = parsed.notice;
+      warnings = parsed.warnings;
+    }
+    const merged = mergeNoticeWithQuery(notice, query);
+    const order = await identifyOrder(connection, notice, query);
+    const named = query.order_number ?? notice?.orderNumber ?? notice?.orderId;
+    if (!order) {
+      return text(404, named ? `order ${named} is not an order of this connection` : 'the notice names no order (order_number or OrderNumber)', { orderNumber: named });
+    }
+    const digest = notice ? createHash('sha256').update(body).digest('hex') : null;
+    const shipmentKey = shipmentKeyFor(merged, digest, query);
+    const { report, details } = toShipmentReport(merged, shipmentKey);
+    await storeNotice(db, {
+      connectionId: connection.id,
+      orderId: order.orderId,
+      shipmentKey,
+      query: maskedQuery(params),
+      contentType: c.req.header('Content-Type') ?? null,
+      body,
+    });
+    await gateway.reportShipment(
+      { merchantId: order.merchantId, orderNumber: order.orderNumber, orderId: order.orderId },
+      { ...report, details, reportedVia: 'shipnotify' },
+    );
+    return text(200, 'OK', { orderNumber: order.orderNumber, detail: { shipmentKey, tracking: report.trackingNumber ?? null, ...(warnings.length ? { warnings } : {}) } });
+  }
+
+  /** Body OrderID when it is ours, else `order_number`, else the body's OrderNumber; always in scope. */
+  async function identifyOrder(connection: ConnectionRow, notice: ShipNotice | null, query: NoticeQuery) {
+    const inScope = connectionScope(connection);
+    for (const reference of orderReferences(notice, query)) {
+      const lookup = reference.by === 'orderId' ? eq(orders.orderId, reference.value) : eq(orders.orderNumber, reference.value);
+      const [row] = await db
+        .select({ orderId: orders.orderId, merchantId: orders.merchantId, orderNumber: orders.orderNumber })
+        .from(orders)
+        .where(and(inScope, lookup));
+      if (row) return row;
+    }
+    return null;
+  }
+
+  return app;
+}
+

@@ -1,0 +1,200 @@
+/** ShipStation connections, their export snapshots, request log and raw notices (owned by the API). */
+import { randomBytes } from 'node:crypto';
+import { and, desc, eq, gt, gte, inArray, lt, lte, sql } from 'drizzle-orm';
+import type { Db } from './client';
+import { lockForExport, recordServedWindow } from './export-windows';
+import { hashSecret } from './merchants';
+import { connectionRequests, connections, exportSnapshots, merchants, orderLines, orders, shipmentNotices, type ConnectionRow } from './schema';
+
+export class ScopeConflictError extends Error {}
+export class UnknownMerchantError extends Error {}
+
+const randomToken = (bytes: number) => randomBytes(bytes).toString('base64url');
+/** Usernames are what a merchant types into ShipStation: short, unambiguous, unique. */
+const newUsername = (merchantId: string) => `ss-${merchantId.slice(0, 20)}-${randomBytes(4).toString('hex')}`;
+export const newConnectionPassword = () => randomToken(24);
+
+/**
+ * Creates a connection. Scopes of one merchant never overlap: a whole-account connection excludes
+ * every other, and one source has at most one connection (or an order would reach two stores).
+ */
+export async function createConnection(db: Db, merchantId: string, source: string | null): Promise<{ connection: ConnectionRow; password: string }> {
+  const password = newConnectionPassword();
+  return db.transaction(async (tx) => {
+    // Serialises connection changes of this merchant so two creates cannot both pass the check.
+    const [merchant] = await tx.select({ id: merchants.id }).from(merchants).where(eq(merchants.id, merchantId)).for('update');
+    if (!merchant) throw new UnknownMerchantError(`no merchant ${merchantId}`);
+    const existing = await tx.select().from(connections).where(eq(connections.merchantId, merchantId));
+    const clash = existing.find((c) => c.source === null || source === null || c.source === source);
+    if (clash) {
+      const what = clash.source === null ? 'the whole account' : `source "${clash.source}"`;
+      throw new ScopeConflictError(
+        `connection ${clash.username} already covers ${what} of merchant ${merchantId}${clash.disabledAt ? ' (disabled)' : ''}; scopes may not overlap`,
+      );
+    }
+    const [connection] = await tx
+      .insert(connections)
+      .values({ id: `con_${randomToken(9)}`, merchantId, source, username: newUsername(merchantId), passwordHash: hashSecret(password) })
+      .returning();
+    return { connection: connection!, password };
+  });
+}
+
+export async function listConnections(db: Db, merchantId: string): Promise<ConnectionRow[]> {
+  return db.select().from(connections).where(eq(connections.merchantId, merchantId)).orderBy(connections.createdAt);
+}
+
+export async function findConnection(db: Db, username: string): Promise<ConnectionRow | null> {
+  const [row] = await db.select().from(connections).where(eq(connections.username, username));
+  return row ?? null;
+}
+
+export async function rotateConnectionPassword(db: Db, username: string): Promise<string | null> {
+  const password = newConnectionPassword();
+  const updated = await db
+    .update(connections)
+    .set({ passwordHash: hashSecret(password), passwordRotatedAt: new Date().toISOString() })
+    .where(eq(connections.username, username))
+    .returning({ id: connections.id });
+  return updated.length ? password : null;
+}
+
+export async function setConnectionDisabled(db: Db, username: string, reason: string | null): Promise<ConnectionRow | null> {
+  const [row] = await db
+    .update(connections)
+    .set(reason === null ? { disabledAt: null, disabledReason: null } : { disabledAt: new Date().toISOString(), disabledReason: reason })
+    .where(eq(connections.username, username))
+    .returning();
+  return row ?? null;
+}
+
+export async function deleteConnection(db: Db, username: string): Promise<boolean> {
+  const deleted = await db.delete(connections).where(eq(connections.username, username)).returning({ id: connections.id });
+  return deleted.length > 0;
+}
+
+/** The orders a connection may see: its merchant's, and only its source's when it has one. */
+export function connectionScope(connection: Pick<ConnectionRow, 'merchantId' | 'source'>) {
+  return connection.source === null
+    ? eq(orders.merchantId, connection.merchantId)
+    : and(eq(orders.merchantId, connection.merchantId), eq(orders.source, connection.source))!;
+}
+
+export interface Snapshot {
+  id: string;
+  orderIds: string[];
+  reused: boolean;
+}
+
+/**
+ * The ordered ids of one export window, taken once and reused while fresh, so ShipStation's walk over
+ * pages 1..N sees a list that does not move under it. Taking it locks out projections of the
+ * merchant for a moment and records the window as served (db/export-windows.ts).
+ */
+export async function exportSnapshot(
+  db: Db,
+  connection: ConnectionRow,
+  window: { start: Date; end: Date },
+  options: { ttlMs: number; maxClockSkewMs: number },
+): Promise<Snapshot> {
+  const start = window.start.toISOString();
+  const end = window.end.toISOString();
+  const freshAfter = new Date(Date.now() - options.ttlMs).toISOString();
+  const [reusable] = await db
+    .select({ id: exportSnapshots.id, orderIds: exportSnapshots.orderIds })
+    .from(exportSnapshots)
+    .where(and(eq(exportSnapshots.connectionId, connection.id), eq(exportSnapshots.windowStart, start), eq(exportSnapshots.windowEnd, end), gt(exportSnapshots.createdAt, freshAfter)))
+    .orderBy(desc(exportSnapshots.createdAt))
+    .limit(1);
+  if (reusable) return { ...reusable, reused: true };
+
+  return db.transaction(async (tx) => {
+    await lockForExport(tx, connection.merchantId);
+    const rows = await tx
+      .select({ orderId: orders.orderId })
+      .from(orders)
+      .where(and(connectionScope(connection), gte(orders.lastModified, start), lte(orders.lastModified, end)))
+      .orderBy(orders.lastModified, orders.orderId);
+    const orderIds = rows.map((r) => r.orderId);
+    const id = `snap_${randomToken(9)}`;
+    await tx.insert(exportSnapshots).values({ id, connectionId: connection.id, windowStart: start, windowEnd: end, orderIds });
+    // A window reaching far into the future (a wrong clock) must not push every later stamp there.
+    const servedUntil = new Date(Math.min(window.end.getTime(), Date.now() + options.maxClockSkewMs)).toISOString();
+    await recordServedWindow(tx, connection.merchantId, servedUntil);
+    await tx.delete(exportSnapshots).where(and(eq(exportSnapshots.connectionId, connection.id), lt(exportSnapshots.createdAt, freshAfter)));
+    return { id, orderIds, reused: false };
+  });
+}
+
+/** Order rows and lines for one page, in the snapshot's order (content as it is now). */
+export async function loadExportPage(db: Db, orderIds: string[]) {
+  if (orderIds.length === 0) return [];
+  const [orderRows, lineRows] = await Promise.all([
+    db.select().from(orders).where(inArray(orders.orderId, orderIds)),
+    db.select().from(orderLines).where(inArray(orderLines.orderId, orderIds)).orderBy(orderLines.orderId, orderLines.position),
+  ]);
+  const byId = new Map(orderRows.map((o) => [o.orderId, o]));
+  return orderIds.flatMap((id) => {
+    const order = byId.get(id);
+    return order ? [{ order, lines: lineRows.filter((l) => l.orderId === id), shipments: [] }] : [];
+  });
+}
+
+export interface RequestLogEntry {
+  action: string;
+  windowStart?: string;
+  windowEnd?: string;
+  page?: number;
+  orderNumber?: string;
+  status: number;
+  durationMs: number;
+  error?: string;
+  detail?: Record<string, unknown>;
+}
+
+/** Appends to the connection's request log and moves its "last export / last shipnotify" time. */
+export async function logConnectionRequest(db: Db, connectionId: string, entry: RequestLogEntry): Promise<void> {
+  await db.insert(connectionRequests).values({
+    connectionId,
+    action: entry.action,
+    windowStart: entry.windowStart ?? null,
+    windowEnd: entry.windowEnd ?? null,
+    page: entry.page ?? null,
+    orderNumber: entry.orderNumber ?? null,
+    status: entry.status,
+    durationMs: Math.round(entry.durationMs),
+    error: entry.error ?? null,
+    detail: entry.detail ?? null,
+  });
+  if (entry.status < 400 && (entry.action === 'export' || entry.action === 'shipnotify')) {
+    await db
+      .update(connections)
+      .set(entry.action === 'export' ? { lastExportAt: sql`now()` } : { lastShipnotifyAt: sql`now()` })
+      .where(eq(connections.id, connectionId));
+  }
+}
+
+export async function readConnectionLog(db: Db, connectionId: string, limit: number) {
+  return db.select().from(connectionRequests).where(eq(connectionRequests.connectionId, connectionId)).orderBy(desc(connectionRequests.at), desc(connectionRequests.id)).limit(limit);
+}
+
+export async function purgeRequestLog(db: Db, olderThanDays: number): Promise<number> {
+  const cutoff = new Date(Date.now() - olderThanDays * 86_400_000).toISOString();
+  const deleted = await db.delete(connectionRequests).where(lt(connectionRequests.at, cutoff)).returning({ id: connectionRequests.id });
+  return deleted.length;
+}
+
+/** Keeps the raw notice for later replay; a repeat only counts. */
+export async function storeNotice(
+  db: Db,
+  notice: { connectionId: string; orderId: string; shipmentKey: string; query: string; contentType: string | null; body: string },
+): Promise<void> {
+  await db
+    .insert(shipmentNotices)
+    .values(notice)
+    .onConflictDoUpdate({
+      target: [shipmentNotices.connectionId, shipmentNotices.orderId, shipmentNotices.shipmentKey],
+      set: { timesReceived: sql`${shipmentNotices.timesReceived} + 1` },
+    });
+}
+
