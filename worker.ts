@@ -7,7 +7,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { openDatabase, type Db } from './db/client';
-import { loadConfigOrExit } from './runtime/config';
+import { loadConfigOrExit, type Config } from './runtime/config';
+import { ensureMaintenanceSchedule } from './runtime/maintenance';
 import { createLogger } from './runtime/logger';
 import { connectClient, ensureSearchAttributes, installTemporalLogging } from './runtime/temporal';
 
@@ -33,14 +34,20 @@ export function createOrderWorker(options: OrderWorkerOptions): Promise<Worker> 
   });
 }
 
-/** Workflows upsert the order search attributes, so make sure the server knows them (where allowed). */
-async function registerSearchAttributes(address: string, namespace: string, logger: ReturnType<typeof createLogger>) {
-  const client = await connectClient(address, namespace);
+/**
+ * What the worker's workflows need from the server: the order search attributes (workflows upsert
+ * them; registered where the server allows it) and the housekeeping schedule.
+ */
+async function prepareTemporal(config: Config, logger: ReturnType<typeof createLogger>) {
+  const client = await connectClient(config.temporal.address, config.temporal.namespace);
   try {
-    const added = await ensureSearchAttributes(client);
-    if (added.length) logger.info({ added }, 'registered search attributes');
-  } catch (error) {
-    logger.warn({ err: error }, 'could not check or register the order search attributes; register them with the operator tools');
+    try {
+      const added = await ensureSearchAttributes(client);
+      if (added.length) logger.info({ added }, 'registered search attributes');
+    } catch (error) {
+      logger.warn({ err: error }, 'could not check or register the order search attributes; register them with the operator tools');
+    }
+    await ensureMaintenanceSchedule(client, config.temporal.taskQueue, config.shipstation.requestLogDays);
   } finally {
     await client.connection.close();
   }
@@ -50,7 +57,7 @@ async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'worker');
   installTemporalLogging(logger);
-  await registerSearchAttributes(config.temporal.address, config.temporal.namespace, logger);
+  await prepareTemporal(config, logger);
   const database = await openDatabase(config.database);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   try {

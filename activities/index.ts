@@ -4,6 +4,7 @@
  */
 import { log } from '@temporalio/activity';
 import type { Db } from '../db/client';
+import { purgeRequestLog } from '../db/connections';
 import { findOrderById, projectOrder as writeProjection, stateFromRecord, type ProjectionInput } from '../db/orders';
 import type { OrderState } from '../domain/order';
 
@@ -19,6 +20,13 @@ export function createActivities(db: Db) {
         applied: result.applied,
       });
       return { lastModified: result.lastModified };
+    },
+
+    /** Deletes connection request-log entries older than the retention; returns how many. */
+    async purgeRequestLog(olderThanDays: number): Promise<number> {
+      const deleted = await purgeRequestLog(db, olderThanDays);
+      log.info('request log purged', { olderThanDays, deleted });
+      return deleted;
     },
 
     /** The read model's view of an order and its projected version, for reopening a closed workflow. */

@@ -119,6 +119,7 @@ export function orderView({ order: o, lines, shipments }: OrderRecord) {
       labelCreatedAt: s.labelCreatedAt ? toIso(s.labelCreatedAt) : null,
       shippingCost: s.shippingCost,
       lines: s.lines,
+      details: s.details,
       reportedVia: s.reportedVia,
       recordedAt: toIso(s.recordedAt),
       confirmationDeliveredAt: s.confirmationDeliveredAt ? toIso(s.confirmationDeliveredAt) : null,

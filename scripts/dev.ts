@@ -15,6 +15,7 @@ import { migrateDatabase } from '../db/migrate';
 import { closeServer, startApiServer } from '../api/server';
 import { loadConfigOrExit } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
+import { ensureMaintenanceSchedule } from '../runtime/maintenance';
 import { connectClient, ensureSearchAttributes, installTemporalLogging } from '../runtime/temporal';
 import { startDevServer, type RunningDevServer } from '../runtime/temporal-cli';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
@@ -89,6 +90,7 @@ async function main() {
       const added = await ensureSearchAttributes(temporal);
       if (added.length) logger.info({ added }, 'registered search attributes on the Temporal server');
     }
+    await ensureMaintenanceSchedule(temporal, config.temporal.taskQueue, config.shipstation.requestLogDays);
 
     const database = await openDatabase(config.database);
     cleanups.push(() => database.close());

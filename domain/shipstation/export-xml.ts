@@ -36,28 +36,27 @@ function canonicalDecimal(whole: string, fraction: string): string {
   return f ? `${w}.${f}` : w;
 }
 
+/** ShipStation knows no kilograms: they become grams, the decimal point moved three places. */
+const WEIGHT_UNITS: Record<WeightUnit, { units: ShipStationWeightUnit; shift: number }> = {
+  lb: { units: 'Pounds', shift: 0 },
+  oz: { units: 'Ounces', shift: 0 },
+  g: { units: 'Grams', shift: 0 },
+  kg: { units: 'Grams', shift: 3 },
+};
+
 /**
- * A line weight as ShipStation takes it. ShipStation knows no kilograms, so kilograms become grams
- * by moving the decimal point three places ("1.2345" kg -> "1234.5"): string arithmetic, so no
- * float residue such as 1234.4999999. Weights keep their own precision (rounding 0.125 lb to two
- * places would change the postage); the two-place rule is for money.
+ * A line weight as ShipStation takes it. Kilograms are converted by string arithmetic ("1.2345" kg
+ * -> "1234.5"), so no float residue such as 1004.9999999999999 for 1.005 kg. Weights keep their own
+ * precision (rounding 0.125 lb to two places would change the postage); the two-place rule is money's.
  */
 export function shipStationWeight(weight: { value: string; unit: WeightUnit }): { value: string; units: ShipStationWeightUnit } {
+  const target = Object.hasOwn(WEIGHT_UNITS, weight.unit) ? WEIGHT_UNITS[weight.unit] : undefined;
+  if (!target) throw new RangeError(`weight unit ${JSON.stringify(weight.unit)} is not lb, oz, g or kg`);
   const match = DECIMAL.exec(weight.value.trim());
-  if (!match) throw new RangeError(`weight "${weight.value}" is not a non-negative decimal`);
+  if (!match) throw new RangeError(`weight ${JSON.stringify(weight.value)} is not a non-negative decimal`);
   const [, whole = '', fraction = ''] = match;
-  switch (weight.unit) {
-    case 'lb':
-      return { value: canonicalDecimal(whole, fraction), units: 'Pounds' };
-    case 'oz':
-      return { value: canonicalDecimal(whole, fraction), units: 'Ounces' };
-    case 'g':
-      return { value: canonicalDecimal(whole, fraction), units: 'Grams' };
-    case 'kg': {
-      const shifted = fraction.padEnd(3, '0');
-      return { value: canonicalDecimal(whole + shifted.slice(0, 3), shifted.slice(3)), units: 'Grams' };
-    }
-  }
+  const digits = fraction.padEnd(target.shift, '0');
+  return { value: canonicalDecimal(whole + digits.slice(0, target.shift), digits.slice(target.shift)), units: target.units };
 }
 
 const isBlank = (value: string | undefined) => value === undefined || xmlText(value).trim() === '';
@@ -96,7 +95,11 @@ function moneyProblem(label: string, value: string): string | null {
 }
 
 function dateProblem(label: string, value: string): string | null {
-  return Number.isNaN(Date.parse(value)) ? `${label} ${JSON.stringify(value)} is not a date` : null;
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) return `${label} ${JSON.stringify(value)} is not a date`;
+  // MM/dd/yyyy has room for four-digit years only.
+  const year = new Date(time).getUTCFullYear();
+  return year < 1000 || year > 9999 ? `${label} ${JSON.stringify(value)} is outside the years 1000-9999` : null;
 }
 
 function addressProblems(label: string, address: Address, shipTo: boolean): (string | null)[] {
@@ -123,8 +126,8 @@ function lineProblems(line: OrderLine, position: number): (string | null)[] {
   if (line.weight) {
     try {
       shipStationWeight(line.weight);
-    } catch {
-      weight = `${label} weight ${JSON.stringify(line.weight.value)} ${line.weight.unit} is not a non-negative decimal in lb, oz, g or kg`;
+    } catch (error) {
+      weight = `${label} ${(error as Error).message}`;
     }
   }
   return [

@@ -569,10 +569,12 @@ describe('importProblem', () => {
     ['a fractional quantity', { lines: [line({ quantity: 1.5 })] }, 'quantity 1.5 is not'],
     ['a unit price that is not money', { lines: [line({ unitPrice: '12.345' })] }, 'line 1 ("L1") unit price "12.345" is not an amount with two decimals'],
     ['a total that is not money', { total: '1,000.00' }, 'the order total "1,000.00" is not an amount'],
-    ['a weight that is not a decimal', { lines: [line({ weight: { value: '1,5', unit: 'kg' } })] }, 'weight "1,5" kg is not a non-negative decimal'],
+    ['a weight that is not a decimal', { lines: [line({ weight: { value: '1,5', unit: 'kg' } })] }, 'line 1 ("L1") weight "1,5" is not a non-negative decimal'],
+    ['a weight in an unknown unit', { lines: [line({ weight: { value: '1', unit: 'stone' as never } })] }, 'weight unit "stone" is not lb, oz, g or kg'],
     ['a currency that is not 3 letters', { currency: 'US$' }, 'currency "US$" is not a 3-letter ISO 4217 code'],
     ['an order date that is not a date', { orderDate: 'soon' }, 'the order date "soon" is not a date'],
     ['a LastModified that is not a date', { lastModified: '' }, 'LastModified "" is not a date'],
+    ['a date MM/dd/yyyy cannot write', { orderDate: '+010000-01-01T00:00:00Z' }, 'the order date "+010000-01-01T00:00:00Z" is outside the years 1000-9999'],
     ['a status without a ShipStation equivalent', { status: 'lost' as never }, 'status "lost" has no ShipStation equivalent'],
   ] as const)('refuses %s', (_what, overrides, reason) => {
     const problem = importProblem(minimalOrder(overrides as Partial<ExportOrder>));
