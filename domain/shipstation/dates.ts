@@ -62,7 +62,9 @@ export function exportWindow(startText: string | undefined, endText: string | un
   const end = parseShipStationDateTime(endText);
   if (!end.ok) return { ok: false, reason: `end_date: ${end.reason}` };
   const startMs = Math.floor(start.date.getTime() / 60_000) * 60_000;
-  const endMs = Math.floor(end.date.getTime() / 60_000) * 60_000 + 59_999;
+  // A date-only end means the whole of that day, not its first minute.
+  const endHasTime = /\d:\d/.test(endText);
+  const endMs = endHasTime ? Math.floor(end.date.getTime() / 60_000) * 60_000 + 59_999 : end.date.getTime() + 86_399_999;
   if (endMs < startMs) return { ok: false, reason: `end_date ${endText} is before start_date ${startText}` };
   return { ok: true, window: { start: new Date(startMs), end: new Date(endMs) } };
 }

@@ -132,6 +132,13 @@ describe('the export window', () => {
     });
   });
 
+  it('a date-only end covers the whole of that day', () => {
+    expect(window('01/23/2012', '01/24/2012')).toEqual({
+      start: '2012-01-23T00:00:00.000Z',
+      end: '2012-01-24T23:59:59.999Z',
+    });
+  });
+
   it('a window of one minute covers that whole minute', () => {
     expect(window('01/23/2012 17:28', '01/23/2012 17:28')).toEqual({
       start: '2012-01-23T17:28:00.000Z',
