@@ -36,6 +36,13 @@ describe('loadConfig defaults', () => {
       },
       requestTimeoutMs: 10_000,
       maxBodyBytes: 1_048_576,
+      shipstation: {
+        publicBaseUrl: 'http://localhost:3000',
+        pageSize: 100,
+        snapshotTtlMs: 15 * 60_000,
+        requestLogDays: 30,
+        maxNoticeBytes: 262_144,
+      },
       logLevel: 'info',
       orders: {
         deadlines: { awaitPaymentMs: 7 * DAY, pendingExportMs: 4 * HOUR, atWmsShipmentMs: 3 * DAY },
@@ -68,6 +75,11 @@ describe('loadConfig with values', () => {
       TEMPORAL_UI_PORT: '9000',
       REQUEST_TIMEOUT: '2500ms',
       MAX_BODY_BYTES: '2048',
+      PUBLIC_BASE_URL: 'https://connector.example.com/',
+      EXPORT_PAGE_SIZE: '25',
+      EXPORT_SNAPSHOT_TTL: '5m',
+      REQUEST_LOG_DAYS: '7',
+      SHIPNOTIFY_MAX_BYTES: '65536',
       LOG_LEVEL: 'debug',
       DEADLINE_AWAIT_PAYMENT: '2d',
       DEADLINE_PENDING_EXPORT: '90m',
@@ -83,6 +95,13 @@ describe('loadConfig with values', () => {
       temporal: { address: 'temporal.internal:7233', addressGiven: true, namespace: 'prod', taskQueue: 'orders-eu', uiPort: 9000 },
       requestTimeoutMs: 2500,
       maxBodyBytes: 2048,
+      shipstation: {
+        publicBaseUrl: 'https://connector.example.com',
+        pageSize: 25,
+        snapshotTtlMs: 5 * 60_000,
+        requestLogDays: 7,
+        maxNoticeBytes: 65_536,
+      },
       logLevel: 'debug',
       orders: {
         deadlines: { awaitPaymentMs: 2 * DAY, pendingExportMs: 90 * 60_000, atWmsShipmentMs: 12 * HOUR },
@@ -201,6 +220,14 @@ describe('loadConfig refuses wrong values, naming the variable', () => {
     ['DEADLINE_AT_WMS_SHIPMENT', '0h'],
     ['TERMINAL_GRACE', 'forever'],
     ['TERMINAL_GRACE', '0m'],
+    ['PUBLIC_BASE_URL', 'connector.example.com'],
+    ['PUBLIC_BASE_URL', 'ftp://connector.example.com'],
+    ['PUBLIC_BASE_URL', 'https://connector.example.com/?x=1'],
+    ['EXPORT_PAGE_SIZE', '0'],
+    ['EXPORT_PAGE_SIZE', '501'],
+    ['EXPORT_SNAPSHOT_TTL', '15'],
+    ['REQUEST_LOG_DAYS', '0'],
+    ['SHIPNOTIFY_MAX_BYTES', '100'],
   ];
 
   it.each(wrong)('%s=%j throws a ConfigError naming the variable', (name, value) => {
