@@ -59,7 +59,18 @@ function toApiError(error: unknown): ApiError | null {
     return new ApiError(error.status as ContentfulStatusCode, 'http_error', error.message || 'request failed');
   }
   if (error instanceof SyntaxError) return badRequest('the body is not valid JSON');
+  // The database refused a value (bad encoding, NUL...): the caller's input, not our failure.
+  const sqlState = sqlStateOf(error);
+  if (sqlState?.startsWith('22')) return badRequest('a value in the request cannot be stored (invalid characters or out of range)');
   return null;
+}
+
+function sqlStateOf(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
 }
 
 function isDatabaseUnavailable(error: unknown): boolean {

@@ -27,6 +27,7 @@ import {
   EXPIRED,
   exportedSignal,
   REFUSED,
+  REOPENING,
   registerUpdate,
   shipmentReportedSignal,
   stateQuery,
@@ -36,7 +37,7 @@ import {
 } from '../workflows/messages';
 import type { exportPageWorkflow, ExportPageInput } from '../workflows/export-page';
 import type { orderWorkflow, OrderWorkflowInput } from '../workflows/order';
-import { MerchantIdKey, OrderNumberKey, OrderSourceKey, OrderStatusKey, OrderStuckKey } from '../workflows/search-attributes';
+import { MerchantIdKey, OrderNumberKey, OrderSourceKey } from '../workflows/search-attributes';
 
 /** The workflow refused the request; the reason is for the caller. Nothing changed. */
 export class RequestRefusedError extends Error {}
@@ -79,7 +80,7 @@ export class OrderGateway {
    */
   async create(ref: OrderRef, content: OrderContent, createHash: string): Promise<'registered' | 'closed'> {
     const deadline = this.deadline();
-    const expiresAt = new Date(deadline).toISOString();
+    const expiresAt = this.requestExpiry(deadline);
     const input: OrderWorkflowInput = {
       kind: 'new',
       orderId: ref.orderId,
@@ -97,7 +98,9 @@ export class OrderGateway {
       // A completed order keeps its number for good; only a run whose creation was never confirmed
       // (it failed, having written nothing) may be started again.
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      typedSearchAttributes: this.searchAttributes(ref, content, content.paid ? 'pending' : 'await_payment'),
+      // OrderStatus is set by the workflow once the order exists, so a creation that was never
+      // confirmed (its run fails having written nothing) never shows up as a live order.
+      typedSearchAttributes: this.searchAttributes(ref, content),
       staticSummary: `Order ${ref.orderNumber} of merchant ${ref.merchantId}`,
       staticDetails: `OrderID ${ref.orderId}${content.source ? `, source ${content.source}` : ''}, ordered ${content.orderDate}`,
     });
@@ -127,7 +130,7 @@ export class OrderGateway {
     try {
       return await this.acceptedThenProjected(deadline, () =>
         handle.startUpdate(update, {
-          args: [{ ...args, expiresAt: new Date(deadline).toISOString() } as R],
+          args: [{ ...args, expiresAt: this.requestExpiry(deadline) } as R],
           waitForStage: WorkflowUpdateStage.ACCEPTED,
         }),
       );
@@ -234,26 +237,34 @@ export class OrderGateway {
     return this.client.workflow.getHandle(orderWorkflowId(ref.merchantId, ref.orderNumber));
   }
 
-  private searchAttributes(ref: OrderRef, content: OrderContent, status: string): SearchAttributePair[] {
+  private searchAttributes(ref: OrderRef, content: OrderContent): SearchAttributePair[] {
     return [
       { key: MerchantIdKey, value: ref.merchantId },
       { key: OrderNumberKey, value: ref.orderNumber },
-      { key: OrderStatusKey, value: status },
-      { key: OrderStuckKey, value: false },
       ...(content.source ? [{ key: OrderSourceKey, value: content.source }] : []),
     ];
   }
 
-  /** The caller's deadline; it also travels inside the request so a late worker refuses it. */
+  /** The caller's deadline for the whole call. */
   private deadline(): number {
     return Date.now() + this.options.requestTimeoutMs;
+  }
+
+  /**
+   * The deadline that travels inside the request: a worker that starts on it later refuses it. It is
+   * set before the caller's own deadline, so a request accepted at the last moment still has time to
+   * be reported as accepted; otherwise "503, nothing changed" could be wrong.
+   */
+  private requestExpiry(deadline: number): string {
+    const margin = Math.min(2000, this.options.requestTimeoutMs * 0.2);
+    return new Date(deadline - margin).toISOString();
   }
 
   private translate(error: unknown): Error {
     if (error instanceof AcceptedNotProjectedError) return error;
     if (error instanceof WorkflowUpdateFailedError) {
       const cause = error.cause;
-      if (cause instanceof ApplicationFailure && cause.type === EXPIRED) return new NoWorkerError(cause.message);
+      if (cause instanceof ApplicationFailure && (cause.type === EXPIRED || cause.type === REOPENING)) return new NoWorkerError(cause.message);
       if (cause instanceof ApplicationFailure && cause.type === REFUSED) return new RequestRefusedError(cause.message);
       return new RequestRefusedError(cause?.message ?? error.message);
     }

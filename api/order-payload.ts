@@ -10,11 +10,17 @@ import { computeOrderTotal, orderTotalCents, type Address, type OrderChanges, ty
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
-const text = (max: number) =>
+/**
+ * Every string the API accepts: bounded, no control characters (NUL included) and well-formed
+ * Unicode (no lone surrogates). PostgreSQL refuses such text, and an order holding it could never
+ * be written to the read model.
+ */
+export const text = (max: number) =>
   z
     .string()
     .max(max, { message: `at most ${max} characters` })
-    .refine((v) => !CONTROL_CHARACTERS.test(v), { message: 'contains control characters' });
+    .refine((v) => !CONTROL_CHARACTERS.test(v), { message: 'contains control characters' })
+    .refine((v) => v.isWellFormed(), { message: 'is not well-formed Unicode (lone surrogate)' });
 
 const isMoney = (v: number | string) => {
   try {
@@ -81,6 +87,7 @@ export const LineSchema = z
 const linesSchema = z
   .array(LineSchema)
   .max(500)
+  .refine((lines) => lines.some((l) => !l.adjustment), { message: 'at least one line that is not an adjustment (an order with nothing to ship can never ship)' })
   .superRefine((lines, ctx) => {
     const seen = new Set<string>();
     lines.forEach((line, i) => {

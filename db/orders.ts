@@ -24,7 +24,10 @@ export interface ProjectionInput {
  * higher modified revision is written, never copied from the workflow.
  */
 export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ lastModified: string; applied: boolean }> {
-  const { state, version, workflowId } = input;
+  const { version, workflowId } = input;
+  // The API refuses such text, but a projection must never be poisoned by it: PostgreSQL rejects NUL
+  // and lone surrogates, and an order whose projection fails forever is frozen in the read model.
+  const state = storable(input.state);
   const c = state.content;
   const lastTransition = [...state.timeline].reverse().find((e) => e.to !== undefined);
   const row = {
@@ -156,6 +159,16 @@ export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ la
     }
     return { lastModified: toIso(written[0]!.lastModified), applied: true };
   });
+}
+
+/** Deep copy with every string made storable: NUL removed, lone surrogates replaced (U+FFFD). */
+export function storable<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(/\u0000/g, '').toWellFormed() as T;
+  if (Array.isArray(value)) return value.map(storable) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, storable(v)])) as T;
+  }
+  return value;
 }
 
 const camel = (snake: string) => snake.replace(/_(\w)/g, (_, ch: string) => ch.toUpperCase());

@@ -133,7 +133,9 @@ export function applyRelease(state: OrderState, now: string): boolean {
   // ShipStation may have been served the order (or shipped part of it) while it was held.
   if (to === 'pending' && (state.servedToShipStation || hasShipment(state))) to = 'at_wms';
   // A change while held may have left only shipped units (lines cut down to what has shipped).
-  if (hasShipment(state) && allUnitsShipped(state.content.lines, state.shipped)) to = 'shipped';
+  if (hasShipment(state) && allUnitsShipped(state.content.lines, state.shipped)) {
+    to = state.shipments.every((s) => s.confirmationDeliveredAt) ? 'confirmed' : 'shipped';
+  }
   state.heldFrom = null;
   state.holdReason = null;
   transition(state, to, now, 'released');
@@ -226,6 +228,11 @@ export function checkResend(state: OrderState): string | null {
 
 export function applyResend(state: OrderState, now: string): boolean {
   state.modifiedRevision++;
+  // A deliberate re-offer answers whatever the order was stuck on; its deadline starts again.
+  if (state.stuck) {
+    state.stuck = null;
+    state.waitingSince = now;
+  }
   note(state, now, 'resent', 're-offered to ShipStation');
   return true;
 }
@@ -234,7 +241,8 @@ export function applyResend(state: OrderState, now: string): boolean {
 
 /** ShipStation was served the order in an export. pending -> at_wms; LastModified stays put. */
 export function applyExported(state: OrderState, now: string): boolean {
-  if (state.status === 'await_payment') return false;
+  // Served while unpaid (or held while unpaid) is not "served as a paid order".
+  if (state.status === 'await_payment' || (state.status === 'on_hold' && state.heldFrom === 'await_payment')) return false;
   const first = !state.servedToShipStation;
   state.servedToShipStation = true;
   if (state.status === 'pending') {
@@ -282,6 +290,10 @@ export function applyShipmentReported(state: OrderState, report: ShipmentReport,
     }
   }
 
+  if (!report.items && units === 0) {
+    flag(state, 'shipment_beyond_ordered_quantity', now, `package ${report.trackingNumber ?? report.shipmentKey} reported with every unit already shipped`);
+  }
+
   if (state.status === 'canceled') {
     flag(state, 'shipment_on_canceled_order', now, `shipment ${report.trackingNumber ?? report.shipmentKey} reported after cancel`);
     return 'recorded';
@@ -290,7 +302,7 @@ export function applyShipmentReported(state: OrderState, report: ShipmentReport,
     if (state.status === 'confirmed') {
       // A late extra package: its confirmation is still owed.
       transition(state, 'shipped', now, 'shipment after confirmation');
-    } else if (state.status !== 'shipped') {
+    } else if (state.status !== 'shipped' && state.status !== 'confirmed') {
       state.heldFrom = null;
       state.holdReason = null;
       transition(state, 'shipped', now, 'all units shipped');

@@ -27,10 +27,10 @@ function run(script: string, env: Record<string, string>): Run {
   return { child, output: () => output, exit };
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000) {
+async function waitFor(check: () => boolean | Promise<boolean>, what: () => string, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -48,14 +48,14 @@ describe('entry points', () => {
     ['db/migrate-cli.ts', { DATABASE_URL: 'mysql://x' }, /^configuration error: DATABASE_URL \(value not shown\) is not valid/m],
   ])('%s refuses a wrong setting with a plain message and exit code 1', async (script, env, message) => {
     const proc = run(script, env);
-    expect(await proc.exit).toBe(1);
+    expect(await proc.exit, proc.output()).toBe(1);
     expect(proc.output()).toMatch(message);
     expect(proc.output()).not.toContain('    at ');
   });
 
   it('npm run db:migrate migrates the embedded database', async () => {
     const proc = run('db/migrate-cli.ts', { DATA_DIR: dataDir });
-    expect(await proc.exit).toBe(0);
+    expect(await proc.exit, proc.output()).toBe(0);
     expect(proc.output()).toContain('migrations applied to pglite');
   });
 
@@ -63,7 +63,7 @@ describe('entry points', () => {
     const port = await freePort();
     const proc = run('api/server.ts', { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', TEMPORAL_ADDRESS: inject('temporalAddress') });
     try {
-      await waitFor(() => proc.output().includes('API listening'), 'the API to listen');
+      await waitFor(() => proc.output().includes('API listening'), () => `the API to listen; it said:\n${proc.output()}`);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({ status: 'ready', database: 'ok', temporal: 'ok' });
@@ -83,7 +83,7 @@ describe('entry points', () => {
     it('the worker registers, polls, and drains on SIGTERM', async () => {
       const proc = run('worker.ts', { DATABASE_URL: database.url!, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: `entry-${Date.now()}` });
       try {
-        await waitFor(() => proc.output().includes('worker running'), 'the worker to run', 90_000);
+        await waitFor(() => proc.output().includes('worker running'), () => `the worker to run; it said:\n${proc.output()}`, 90_000);
       } finally {
         proc.child.kill('SIGTERM');
       }

@@ -244,5 +244,13 @@ describe('deadlines, retry and late facts', () => {
     const runs: string[] = [];
     for await (const wf of stack.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) runs.push(wf.runId);
     expect(runs.length).toBe(2);
+
+    // The same notice again, after this run closed too: recognised as a repeat, nothing flagged again.
+    await stack.client.workflow.getHandle(handle.workflowId).result();
+    await stack.gateway.reportShipment(ref, { shipmentKey: 'after-close', carrier: 'DHL', trackingNumber: 'JD1', reportedVia: 'test' });
+    await stack.client.workflow.getHandle(handle.workflowId).result();
+    const again = await readState(stack, ref.merchantId, ref.orderNumber);
+    expect(again.shipments).toHaveLength(1);
+    expect(again.flags.filter((f) => f.code === 'late_fact_after_close')).toHaveLength(1);
   });
 });

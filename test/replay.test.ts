@@ -51,6 +51,17 @@ describe.runIf(recording)('recording histories', () => {
           await stack.gateway.request(ref, cancelUpdate, { reason: 'done' });
         },
       };
+      // A fact after close reopens the order in a new run: record that run too.
+      {
+        const { ref } = await createOrder(stack, merchant.id, orderPayload({ orderNumber: 'replay-reopened' }));
+        await stack.gateway.request(ref, cancelUpdate, { reason: 'closing' });
+        const handle = stack.client.workflow.getHandle(orderWorkflowId(ref.merchantId, ref.orderNumber));
+        await handle.result();
+        await stack.gateway.reportShipment(ref, { shipmentKey: 'after-close', carrier: 'UPS', trackingNumber: '1ZCLOSED', reportedVia: 'test' });
+        const reopened = stack.client.workflow.getHandle(orderWorkflowId(ref.merchantId, ref.orderNumber));
+        await reopened.result();
+        writeFileSync(path.join(HISTORIES, 'reopened-after-close.json'), historyToJSON(await reopened.fetchHistory()));
+      }
       for (const [name, play] of Object.entries(scenarios)) {
         const { ref } = await createOrder(stack, merchant.id, orderPayload({ paid: false, orderNumber: `replay-${name}` }));
         await play(ref);
@@ -68,7 +79,7 @@ describe('replaying committed histories', () => {
   const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
   it('has histories to replay', () => {
-    expect(files.length).toBeGreaterThanOrEqual(3);
+    expect(files.length).toBeGreaterThanOrEqual(4);
   });
 
   it.each(files)('%s replays deterministically', async (file) => {

@@ -55,3 +55,5 @@ export const stateQuery = defineQuery<OrderState>('state');
 /** The ApplicationFailure type a validator uses for "refused, nothing changed". */
 export const REFUSED = 'OrderRequestRefused';
 export const EXPIRED = 'OrderRequestExpired';
+/** The order's workflow is being rebuilt from the read model; the request can be repeated shortly. */
+export const REOPENING = 'OrderReopening';

@@ -57,6 +57,7 @@ import {
   holdUpdate,
   markPaidUpdate,
   REFUSED,
+  REOPENING,
   registerUpdate,
   releaseUpdate,
   resendUpdate,
@@ -66,7 +67,7 @@ import {
   updateOrderUpdate,
   type RequestEnvelope,
 } from './messages';
-import { OrderStatusKey, OrderStuckKey, StuckReasonKey } from './search-attributes';
+import { OrderSourceKey, OrderStatusKey, OrderStuckKey, StuckReasonKey } from './search-attributes';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -131,7 +132,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   /** Validators run before the handler and may not change anything; a refusal reaches the caller as 409. */
   const guard = (request: RequestEnvelope, check: (s: OrderState) => string | null) => {
-    if (!state) throw ApplicationFailure.create({ type: REFUSED, message: 'the order is being reopened; try again in a moment' });
+    if (!state) throw ApplicationFailure.create({ type: REOPENING, message: 'the order is being reopened; nothing changed, try again in a moment' });
     if (Date.now() > Date.parse(request.expiresAt)) {
       throw ApplicationFailure.create({ type: EXPIRED, message: 'the request expired before a worker could take it; nothing changed' });
     }
@@ -211,10 +212,17 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     if (!loaded) {
       throw ApplicationFailure.nonRetryable(`order ${input.orderId} is not in the read model; cannot reopen it`);
     }
-    applyLateFact(loaded.state, now(), 'a message arrived after the order workflow had closed');
     state = loaded.state;
     projectedVersion = loaded.version;
-    version = loaded.version + 1;
+    version = loaded.version;
+    // Let the fact(s) that reopened the order apply. A repeat of something already recorded changes
+    // nothing: then this run ends at once instead of waiting out another grace period.
+    await condition(allHandlersFinished);
+    if (version === loaded.version) {
+      return { orderId: state.orderId, status: state.status, shipments: state.shipments.length };
+    }
+    applyLateFact(state, now(), 'a message arrived after the order workflow had closed');
+    changed();
   }
 
   if (input.kind === 'new') {
@@ -248,16 +256,17 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     }
 
     const seen = version;
+    const wake = () => version !== seen || (workflowInfo().continueAsNewSuggested && allHandlersFinished());
     const terminal = isTerminal(state!.status);
     const deadline = terminal ? null : currentDeadline(state!, settings.deadlines);
     if (terminal) {
-      const quiet = !(await condition(() => version !== seen, settings.terminalGraceMs, {
+      const quiet = !(await condition(wake, settings.terminalGraceMs, {
         summary: `grace period ${describeDuration(settings.terminalGraceMs)} for late facts`,
       }));
       if (quiet && allHandlersFinished()) break;
     } else if (deadline) {
       const wait = Math.max(1, deadline.at - Date.now());
-      const timedOut = !(await condition(() => version !== seen, wait, {
+      const timedOut = !(await condition(wake, wait, {
         summary: `deadline ${deadline.reason} in ${describeDuration(wait)}`,
       }));
       if (timedOut && applyStuck(state!, deadline.reason, now())) {
@@ -265,7 +274,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
         changed();
       }
     } else {
-      await condition(() => version !== seen);
+      await condition(wake);
     }
   }
 
@@ -277,6 +286,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 function publishVisibility(state: OrderState) {
   upsertSearchAttributes([
     { key: OrderStatusKey, value: state.status },
+    { key: OrderSourceKey, value: state.content.source ?? null },
     { key: StuckReasonKey, value: state.stuck ? state.stuck.reason : null },
     { key: OrderStuckKey, value: state.stuck !== null },
   ]);

@@ -5,6 +5,7 @@ import { createMerchant, MerchantExistsError, rotateMerchantKey } from '../../db
 import { requireAdmin } from '../auth';
 import { conflict, notFound } from '../errors';
 import { errorResponses, json } from './common';
+import { text } from '../order-payload';
 
 const MerchantId = z
   .string()
@@ -21,7 +22,7 @@ const createMerchantRoute = createRoute({
   tags: ['admin'],
   security: [{ adminToken: [] }],
   summary: 'Create a merchant and its API key (shown once)',
-  request: { body: { content: { 'application/json': { schema: z.object({ id: MerchantId, name: z.string().min(1).max(200) }).strict() } }, required: true } },
+  request: { body: { content: { 'application/json': { schema: z.object({ id: MerchantId, name: text(200).min(1) }).strict() } }, required: true } },
   responses: { 201: json(CreatedMerchant, 'Created'), ...errorResponses },
 });
 

@@ -17,9 +17,10 @@ import { toIso } from '../../db/orders';
 import { shipStationStatusFields } from '../../domain/order';
 import { badRequest, conflict, notFound } from '../errors';
 import { errorResponses, json } from './common';
+import { text } from '../order-payload';
 
-const MerchantParam = z.object({ id: z.string().min(1).max(50).openapi({ example: 'acme' }) });
-const ConnectionParams = z.object({ username: z.string().min(1).max(100).openapi({ example: 'ss-acme-1a2b3c4d' }) });
+const MerchantParam = z.object({ id: text(50).min(1).openapi({ example: 'acme' }) });
+const ConnectionParams = z.object({ username: text(100).min(1).openapi({ example: 'ss-acme-1a2b3c4d' }) });
 
 const StatusMapping = z
   .object({ unpaid: z.string(), paid: z.string(), shipped: z.string(), cancelled: z.string(), on_hold: z.string() })
@@ -44,7 +45,7 @@ const NewCredentials = ConnectionSchema.extend({
 }).openapi('ConnectionCredentials');
 
 const NewConnectionBody = z
-  .object({ source: z.string().min(1).max(50).optional().openapi({ description: 'Only orders of this source; omit for the whole account' }) })
+  .object({ source: text(50).min(1).optional().openapi({ description: 'Only orders of this source; omit for the whole account' }) })
   .strict();
 
 const admin = { tags: ['connections'], security: [{ adminToken: [] }] };
@@ -123,7 +124,7 @@ export function connectionRoutes(db: Db, publicBaseUrl: string, app: OpenAPIHono
       method: 'post',
       path: '/connections/{username}/disable',
       summary: 'Disable: ShipStation gets 403 with the reason',
-      request: { params: ConnectionParams, body: { content: { 'application/json': { schema: z.object({ reason: z.string().min(1).max(500) }).strict() } }, required: true } },
+      request: { params: ConnectionParams, body: { content: { 'application/json': { schema: z.object({ reason: text(500).min(1) }).strict() } }, required: true } },
       responses: { 200: json(ConnectionSchema, 'Disabled'), ...errorResponses },
     }),
     async (c) => {

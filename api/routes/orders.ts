@@ -6,7 +6,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Db } from '../../db/client';
 import { findOrderByNumber, listOrders, toIso } from '../../db/orders';
 import { parseIsoTimestamp } from '../../domain/dates';
-import { canonicalJson, ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
+import { canonicalJson, ORDER_STATUSES, STUCK_REASONS, type OrderState } from '../../domain/order';
 import {
   cancelUpdate,
   holdUpdate,
@@ -15,16 +15,18 @@ import {
   resendUpdate,
   retryUpdate,
   updateOrderUpdate,
+  type RequestEnvelope,
 } from '../../workflows/messages';
+import type { UpdateDefinition } from '@temporalio/common';
 import { requireMerchant, type MerchantEnv } from '../auth';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
-import type { OrderGateway } from '../order-gateway';
-import { normalizeOrderChanges, normalizeOrderPayload, OrderChangesSchema, OrderPayloadSchema } from '../order-payload';
+import { OrderClosedError, type OrderGateway } from '../order-gateway';
+import { normalizeOrderChanges, normalizeOrderPayload, OrderChangesSchema, OrderPayloadSchema, text } from '../order-payload';
 import { createHashOf, orderIdFor, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
 import { acceptedResponse, errorResponses, json } from './common';
 
-const OrderNumberParam = z.object({ orderNumber: z.string().min(1).max(50).openapi({ example: 'A-1001' }) });
-const ReasonBody = z.object({ reason: z.string().min(1, { message: 'required' }).max(500) }).strict();
+const OrderNumberParam = z.object({ orderNumber: text(50).min(1).openapi({ example: 'A-1001' }) });
+const ReasonBody = z.object({ reason: text(500).min(1, { message: 'required' }) }).strict();
 
 const secured = { security: [{ merchantKey: [] }], tags: ['orders'] };
 
@@ -58,7 +60,7 @@ const listOrdersRoute = createRoute({
       status: z.enum(ORDER_STATUSES).optional(),
       stuck: z.enum(['true', 'false']).optional(),
       stuckReason: z.enum(STUCK_REASONS).optional(),
-      source: z.string().max(50).optional(),
+      source: text(50).optional(),
       cursor: z.string().max(200).optional().openapi({ description: 'nextCursor of the previous page' }),
       limit: z.coerce.number().int().min(1).max(500).default(50),
     }),
@@ -112,6 +114,16 @@ export function orderRoutes(db: Db, gateway: OrderGateway, app: OpenAPIHono<Merc
     return record;
   };
   const reread = async (merchantId: string, orderNumber: string) => orderView(await existing(merchantId, orderNumber));
+  /** A request to the order's workflow; a closed (terminal, past grace) order refuses with its status. */
+  const send = async <R extends RequestEnvelope>(merchantId: string, orderNumber: string, update: UpdateDefinition<OrderState, [R]>, args: Omit<R, 'expiresAt'>) => {
+    try {
+      await gateway.request({ merchantId, orderNumber }, update, args);
+    } catch (error) {
+      if (!(error instanceof OrderClosedError)) throw error;
+      const { order } = await existing(merchantId, orderNumber);
+      throw conflict(`order ${orderNumber} is ${order.status} and closed; nothing changed`);
+    }
+  };
 
   app.openapi(createOrderRoute, async (c) => {
     const merchant = c.get('merchant');
@@ -153,7 +165,7 @@ export function orderRoutes(db: Db, gateway: OrderGateway, app: OpenAPIHono<Merc
     const merchantId = c.get('merchant').id;
     const { orderNumber } = c.req.valid('param');
     await existing(merchantId, orderNumber);
-    await gateway.request({ merchantId, orderNumber }, updateOrderUpdate, { changes: normalizeOrderChanges(c.req.valid('json')) });
+    await send(merchantId, orderNumber, updateOrderUpdate, { changes: normalizeOrderChanges(c.req.valid('json')) });
     return c.json(await reread(merchantId, orderNumber), 200);
   });
 
@@ -168,7 +180,7 @@ export function orderRoutes(db: Db, gateway: OrderGateway, app: OpenAPIHono<Merc
       const merchantId = c.get('merchant').id;
       const { orderNumber } = c.req.valid('param');
       await existing(merchantId, orderNumber);
-      await gateway.request({ merchantId, orderNumber }, update, {});
+      await send(merchantId, orderNumber, update, {});
       return c.json(await reread(merchantId, orderNumber), 200);
     });
   }
@@ -182,7 +194,7 @@ export function orderRoutes(db: Db, gateway: OrderGateway, app: OpenAPIHono<Merc
       const { orderNumber } = c.req.valid('param');
       const { reason } = c.req.valid('json' as never) as z.infer<typeof ReasonBody>;
       await existing(merchantId, orderNumber);
-      await gateway.request({ merchantId, orderNumber }, update, { reason });
+      await send(merchantId, orderNumber, update, { reason });
       return c.json(await reread(merchantId, orderNumber), 200);
     });
   }

@@ -265,15 +265,17 @@ describe('hold and release', () => {
     expect(checkRelease(orderIn(status))).toBe(`the order is not on hold (status ${status})`);
   });
 
-  it('an order held while unpaid, served meanwhile and then paid is released to at_wms', () => {
+  // ShipStation was served it as Awaiting Payment / On Hold, never as a paid order: it still waits for
+  // its first paid export.
+  it('an order held while unpaid, served meanwhile and then paid is released to pending', () => {
     const state = orderIn('await_payment');
     applyHold(state, 'x', at(1));
-    applyExported(state, at(2));
+    expect(applyExported(state, at(2))).toBe(false);
     expect(state.heldFrom).toBe('await_payment');
     applyMarkPaid(state, at(3));
     expect(state.heldFrom).toBe('pending');
     applyRelease(state, at(4));
-    expect(state.status).toBe('at_wms');
+    expect(state.status).toBe('pending');
   });
 
   it('an order held without a recorded origin is released to pending', () => {
@@ -610,6 +612,7 @@ describe('shipments', () => {
     expect(state.status).toBe('shipped');
     expect(state.modifiedRevision).toBe(revision);
     expect(lastEntry(state)).toMatchObject({ event: 'shipment after confirmation', from: 'confirmed', to: 'shipped' });
+    expect(state.flags.map((f) => f.code)).toContain('shipment_beyond_ordered_quantity');
     applyConfirmationDelivered(state, 'late', at(11));
     expect(state.status).toBe('confirmed');
   });
