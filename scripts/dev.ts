@@ -132,6 +132,9 @@ async function main() {
         `  curl -s -X POST ${url}/api/orders -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" \\`,
         `    -d '{"orderNumber":"A-1001","orderDate":"2026-11-25T10:00:00Z","paid":true,"shipTo":{"name":"Ada Lovelace","street1":"1 Main St","city":"Austin","state":"TX","postalCode":"78701","country":"US"},"lines":[{"sku":"MUG-1","name":"Mug","quantity":2,"unitPrice":"9.50"}]}'`,
         '',
+        'Connect a ShipStation store (in another terminal):',
+        `  npm run ops -- connections create --merchant ${DEV_MERCHANT.id}`,
+        '',
         'Ctrl-C stops everything.',
       ].join('\n'),
     );

@@ -397,7 +397,7 @@ export class ShipStationSimulator {
   private lastRequest: { url: string; init: RequestInit } | null = null;
 
   /** One HTTP call to the store URL with ShipStation's query appended (`?` or `&`). */
-  async send(action: string, method: string, query: string, credentials: CredentialMode, init: RequestInit & { headers?: Record<string, string> }): Promise<Response> {
+  async send(action: string, method: string, query: string, credentials: CredentialMode, init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> }): Promise<Response> {
     const { username, password } = this.config;
     const auth = credentials === 'query' || credentials === 'both' ? `&SS-UserName=${encodeURIComponent(username)}&SS-Password=${encodeURIComponent(password)}` : '';
     const url = `${this.config.url}${this.config.url.includes('?') ? '&' : '?'}${query}${auth}`;
@@ -414,7 +414,7 @@ export class ShipStationSimulator {
   noticeBody(imported: ImportedOrder | undefined, orderNumber: string, options: ShipOptions & { carrier: string; service: string; tracking: string }): string {
     const order = imported?.order;
     const shipTo = (order?.Customer?.ShipTo ?? {}) as Record<string, string>;
-    const items =
+    const items: NoticeItem[] =
       options.items ??
       itemsOf(order ?? ({} as ParsedOrder))
         .filter((i) => i.Adjustment !== 'true')
