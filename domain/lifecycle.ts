@@ -302,7 +302,7 @@ export function applyShipmentReported(state: OrderState, report: ShipmentReport,
     if (state.status === 'confirmed') {
       // A late extra package: its confirmation is still owed.
       transition(state, 'shipped', now, 'shipment after confirmation');
-    } else if (state.status !== 'shipped' && state.status !== 'confirmed') {
+    } else if (state.status !== 'shipped') {
       state.heldFrom = null;
       state.holdReason = null;
       transition(state, 'shipped', now, 'all units shipped');
