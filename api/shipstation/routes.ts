@@ -215,18 +215,24 @@ export function shipstationRoutes(deps: ShipStationDeps) {
     const digest = notice ? createHash('sha256').update(body).digest('hex') : null;
     const shipmentKey = shipmentKeyFor(merged, digest, query);
     const { report, details } = toShipmentReport(merged, shipmentKey);
-    await storeNotice(db, {
-      connectionId: connection.id,
-      orderId: order.orderId,
-      shipmentKey,
-      query: maskedQuery(params),
-      contentType: c.req.header('Content-Type') ?? null,
-      body,
-    });
     await gateway.reportShipment(
       { merchantId: order.merchantId, orderNumber: order.orderNumber, orderId: order.orderId },
       { ...report, details, reportedVia: 'shipnotify' },
     );
+    // Kept for later replay once the fact is durable (a 503 leaves nothing behind). The shipment is
+    // recorded either way, so failing to keep the raw copy is logged, not answered as an error.
+    try {
+      await storeNotice(db, {
+        connectionId: connection.id,
+        orderId: order.orderId,
+        shipmentKey,
+        query: maskedQuery(params),
+        contentType: c.req.header('Content-Type') ?? null,
+        body,
+      });
+    } catch (error) {
+      logger.warn({ err: error, connection: connection.username, shipmentKey }, 'could not keep the raw notice');
+    }
     return text(200, 'OK', { orderNumber: order.orderNumber, detail: { shipmentKey, tracking: report.trackingNumber ?? null, ...(warnings.length ? { warnings } : {}) } });
   }
 
