@@ -5,11 +5,13 @@
 import { log } from '@temporalio/activity';
 import type { Db } from '../db/client';
 import { purgeRequestLog } from '../db/connections';
+import { createConfirmationActivities } from './confirmations';
 import { findOrderById, projectOrder as writeProjection, stateFromRecord, type ProjectionInput } from '../db/orders';
 import type { OrderState } from '../domain/order';
 
 export function createActivities(db: Db) {
   return {
+    ...createConfirmationActivities(db),
     /** Writes one version of an order to the read model; returns the LastModified the database stamped. */
     async projectOrder(input: ProjectionInput): Promise<{ lastModified: string }> {
       const result = await writeProjection(db, input);

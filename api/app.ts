@@ -17,7 +17,9 @@ import type { OrderGateway } from './order-gateway';
 import { adminRoutes } from './routes/admin';
 import { json } from './routes/common';
 import { connectionRoutes } from './routes/connections';
+import { merchantSettingsRoutes } from './routes/merchant-settings';
 import { orderRoutes } from './routes/orders';
+import { shipmentRoutes } from './routes/shipments';
 import { shipstationRoutes } from './shipstation/routes';
 
 export interface AppDeps {
@@ -113,9 +115,11 @@ export function createApp(deps: AppDeps) {
 
   const admin = adminRoutes(db, deps.adminToken, new OpenAPIHono({ defaultHook: validationHook }));
   connectionRoutes(db, deps.shipstation.publicBaseUrl, admin);
+  merchantSettingsRoutes(db, admin);
   app.route('/api/admin', admin);
   app.route('/shipstation', shipstationRoutes({ db, gateway, settings: deps.shipstation, logger }));
   app.route('/api/orders', orderRoutes(db, gateway, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
+  app.route('/api/shipments', shipmentRoutes(db, gateway, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'merchantKey', { type: 'http', scheme: 'bearer', description: 'A merchant API key' });

@@ -20,7 +20,7 @@ import {
   type SignalDefinition,
   type UpdateDefinition,
 } from '@temporalio/common';
-import type { OrderSettings } from '../domain/lifecycle';
+import { withDeadlineOverrides, type DeadlineOverrides, type OrderSettings } from '../domain/lifecycle';
 import { orderWorkflowId, type OrderContent, type OrderState, type ShipmentReport } from '../domain/order';
 import {
   confirmationDeliveredSignal,
@@ -78,7 +78,7 @@ export class OrderGateway {
    * in the read model. Refused when a different payload was registered under the same number.
    * Returns 'closed' when the order's workflow has already completed (its row is in the read model).
    */
-  async create(ref: OrderRef, content: OrderContent, createHash: string): Promise<'registered' | 'closed'> {
+  async create(ref: OrderRef, content: OrderContent, createHash: string, deadlineOverrides: DeadlineOverrides = {}): Promise<'registered' | 'closed'> {
     const deadline = this.deadline();
     const expiresAt = this.requestExpiry(deadline);
     const input: OrderWorkflowInput = {
@@ -87,7 +87,7 @@ export class OrderGateway {
       merchantId: ref.merchantId,
       content,
       createHash,
-      settings: this.options.orders,
+      settings: withDeadlineOverrides(this.options.orders, deadlineOverrides),
       registerBy: expiresAt,
     };
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
@@ -101,7 +101,7 @@ export class OrderGateway {
       // OrderStatus is set by the workflow once the order exists, so a creation that was never
       // confirmed (its run fails having written nothing) never shows up as a live order.
       typedSearchAttributes: this.searchAttributes(ref, content),
-      staticSummary: `Order ${ref.orderNumber} of merchant ${ref.merchantId}`,
+      staticSummary: `Order ${ref.orderNumber} (${ref.merchantId})`,
       staticDetails: `OrderID ${ref.orderId}${content.source ? `, source ${content.source}` : ''}, ordered ${content.orderDate}`,
     });
     try {
@@ -225,7 +225,7 @@ export class OrderGateway {
             { key: MerchantIdKey, value: ref.merchantId },
             { key: OrderNumberKey, value: ref.orderNumber },
           ],
-          staticSummary: `Order ${ref.orderNumber} of merchant ${ref.merchantId} (reopened by a late message)`,
+          staticSummary: `Order ${ref.orderNumber} (${ref.merchantId}), reopened by a late message`,
         }),
       );
     } catch (error) {

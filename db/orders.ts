@@ -64,6 +64,7 @@ export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ la
     cancelReason: state.cancelReason,
     stuckReason: state.stuck?.reason ?? null,
     stuckSince: state.stuck?.since ?? null,
+    stuckDetail: state.stuck?.detail ?? null,
     flags: state.flags,
     timeline: state.timeline,
     statusSince: lastTransition?.at ?? state.createdAt,
@@ -133,6 +134,12 @@ export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ la
         });
     }
     if (state.shipments.length) {
+      const known = await tx.select({ key: shipments.shipmentKey }).from(shipments).where(eq(shipments.orderId, state.orderId));
+      if (state.shipments.some((s) => !known.some((k) => k.key === s.shipmentKey))) {
+        // New shipments of a merchant are inserted one transaction at a time, so their ids commit
+        // in order and the pickup cursor never skips one.
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`shipments:${state.merchantId}`}, 0))`);
+      }
       await tx
         .insert(shipments)
         .values(
@@ -297,7 +304,9 @@ export function stateFromRecord(record: OrderRecord): OrderState {
     shipped: Object.fromEntries(lines.filter((l) => l.shippedQuantity > 0).map((l) => [l.lineId, l.shippedQuantity])),
     shipments: shipmentRows.map(shipmentFromRow),
     timeline: o.timeline,
-    stuck: o.stuckReason ? { reason: o.stuckReason as StuckReason, since: toIso(o.stuckSince!) } : null,
+    stuck: o.stuckReason
+      ? { reason: o.stuckReason as StuckReason, since: toIso(o.stuckSince!), ...(o.stuckDetail !== null ? { detail: o.stuckDetail } : {}) }
+      : null,
     flags: o.flags,
     modifiedRevision: o.modifiedRevision,
     lastModified: toIso(o.lastModified),

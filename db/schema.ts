@@ -7,6 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   index,
   integer,
@@ -18,6 +19,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { DeadlineOverrides } from '../domain/lifecycle';
 import type { Address, OrderFlag, ShipmentLine, ShipmentNoticeDetails, TimelineEntry } from '../domain/order';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow();
@@ -26,6 +28,8 @@ const money = (name: string) => numeric(name, { precision: 14, scale: 2 });
 export const merchants = pgTable('merchants', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
+  /** Per-merchant overrides of the order deadlines (durations such as "2h"); unset = the defaults. */
+  deadlines: jsonb('deadlines').$type<DeadlineOverrides>().notNull().default({}),
   /** SHA-256 of the API key (keys are long random strings, so a plain digest is enough). */
   apiKeyHash: text('api_key_hash').notNull().unique(),
   apiKeyRotatedAt: timestamp('api_key_rotated_at', { withTimezone: true, mode: 'string' }),
@@ -77,6 +81,7 @@ export const orders = pgTable(
     cancelReason: text('cancel_reason'),
     stuckReason: text('stuck_reason'),
     stuckSince: timestamp('stuck_since', { withTimezone: true, mode: 'string' }),
+    stuckDetail: text('stuck_detail'),
     flags: jsonb('flags').$type<OrderFlag[]>().notNull().default([]),
     timeline: jsonb('timeline').$type<TimelineEntry[]>().notNull().default([]),
     statusSince: timestamp('status_since', { withTimezone: true, mode: 'string' }).notNull(),
@@ -119,6 +124,11 @@ export const orderLines = pgTable(
 export const shipments = pgTable(
   'shipments',
   {
+    /**
+     * The pickup cursor. New shipments of one merchant are inserted one transaction at a time
+     * (db/orders.ts), so ids commit in order and a reader walking `id > cursor` never skips one.
+     */
+    id: bigint('id', { mode: 'number' }).notNull().unique().generatedAlwaysAsIdentity(),
     orderId: text('order_id')
       .notNull()
       .references(() => orders.orderId, { onDelete: 'cascade' }),
@@ -238,6 +248,29 @@ export const shipmentNotices = pgTable(
   (t) => [primaryKey({ columns: [t.connectionId, t.orderId, t.shipmentKey] })],
 );
 
+/**
+ * How shipment confirmations reach an order source: pickup (the default: the source reads
+ * GET /api/shipments and acks) or push (a signed webhook). Per merchant, optionally per source.
+ */
+export const confirmationTargets = pgTable(
+  'confirmation_targets',
+  {
+    merchantId: text('merchant_id')
+      .notNull()
+      .references(() => merchants.id),
+    /** '' = every source of the merchant without a target of its own. */
+    source: text('source').notNull().default(''),
+    mode: text('mode').$type<'pickup' | 'push'>().notNull(),
+    webhookUrl: text('webhook_url'),
+    /** HMAC-SHA256 key for the signature header (needed in clear to sign). */
+    signingSecret: text('signing_secret'),
+    secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true, mode: 'string' }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.merchantId, t.source] })],
+);
+
+export type ConfirmationTargetRow = typeof confirmationTargets.$inferSelect;
 export type ConnectionRow = typeof connections.$inferSelect;
 export type MerchantRow = typeof merchants.$inferSelect;
 export type OrderRow = typeof orders.$inferSelect;

@@ -7,6 +7,7 @@
  * whether anything changed (false = an idempotent repeat).
  */
 import { allocateShipment, allUnitsShipped } from './shipments';
+import { parseDuration } from './dates';
 import { moneyInRange } from './money';
 import {
   canonicalJson,
@@ -29,12 +30,33 @@ export interface OrderDeadlines {
   pendingExportMs: number;
   /** at_wms without any shipment for this long -> stuck "no_shipment". */
   atWmsShipmentMs: number;
+  /** shipped with a confirmation not delivered for this long -> stuck "confirmation_undelivered". */
+  confirmationMs?: number;
 }
+
+/** For orders started before the confirmation deadline existed. */
+export const DEFAULT_CONFIRMATION_MS = 3 * 86_400_000;
 
 export interface OrderSettings {
   deadlines: OrderDeadlines;
   /** How long a confirmed or canceled order's workflow stays open to absorb late facts. */
   terminalGraceMs: number;
+}
+
+export type DeadlineOverrides = Partial<Record<'awaitPayment' | 'pendingExport' | 'atWmsShipment' | 'confirmation', string>>;
+
+/** The service's deadlines with a merchant's overrides (durations such as "2h") applied. */
+export function withDeadlineOverrides(base: OrderSettings, overrides: DeadlineOverrides): OrderSettings {
+  const ms = (value: string | undefined, fallback: number | undefined) => (value ? (parseDuration(value) ?? fallback) : fallback);
+  return {
+    ...base,
+    deadlines: {
+      awaitPaymentMs: ms(overrides.awaitPayment, base.deadlines.awaitPaymentMs)!,
+      pendingExportMs: ms(overrides.pendingExport, base.deadlines.pendingExportMs)!,
+      atWmsShipmentMs: ms(overrides.atWmsShipment, base.deadlines.atWmsShipmentMs)!,
+      confirmationMs: ms(overrides.confirmation, base.deadlines.confirmationMs ?? DEFAULT_CONFIRMATION_MS)!,
+    },
+  };
 }
 
 export function newOrderState(init: {
@@ -214,10 +236,12 @@ export function applyRetry(state: OrderState, now: string): boolean {
   if (!reason) return false;
   state.stuck = null;
   state.waitingSince = now;
-  // Re-offering means moving LastModified so that ShipStation's next poll picks the order up again.
+  // Re-offering means moving LastModified so that ShipStation's next poll picks the order up again;
+  // for confirmations the workflow redelivers at once.
   const reoffer = reason === 'not_exported' || reason === 'no_shipment';
   if (reoffer) state.modifiedRevision++;
-  note(state, now, 'retried', reoffer ? `${reason}: re-offered to ShipStation` : reason);
+  const redeliver = reason === 'confirmation_undelivered' || reason === 'confirmation_rejected';
+  note(state, now, 'retried', reoffer ? `${reason}: re-offered to ShipStation` : redeliver ? `${reason}: confirmations redelivered` : reason);
   return true;
 }
 
@@ -346,17 +370,23 @@ export function currentDeadline(state: OrderState, deadlines: OrderDeadlines): {
       return { reason: 'not_exported', at: since + deadlines.pendingExportMs };
     case 'at_wms':
       return hasShipment(state) ? null : { reason: 'no_shipment', at: since + deadlines.atWmsShipmentMs };
+    case 'shipped':
+      return { reason: 'confirmation_undelivered', at: since + (deadlines.confirmationMs ?? DEFAULT_CONFIRMATION_MS) };
     default:
       return null;
   }
 }
 
-export function applyStuck(state: OrderState, reason: StuckReason, now: string): boolean {
-  if (state.stuck) return false;
-  state.stuck = { reason, since: now };
-  note(state, now, 'stuck', reason);
+export function applyStuck(state: OrderState, reason: StuckReason, now: string, detail?: string): boolean {
+  if (state.stuck?.reason === reason && state.stuck.detail === detail) return false;
+  if (state.stuck && reason !== 'confirmation_rejected') return false;
+  state.stuck = { reason, since: now, ...(detail ? { detail } : {}) };
+  note(state, now, 'stuck', detail ? `${reason}: ${detail}` : reason);
   return true;
 }
+
+/** Shipments whose confirmation the order source has not received yet. */
+export const undeliveredShipments = (state: OrderState) => state.shipments.filter((s) => !s.confirmationDeliveredAt);
 
 /**
  * ShipStation could not import the order as it stands (no country, no lines...): it was left out of

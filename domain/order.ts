@@ -182,13 +182,15 @@ export interface ShipmentRecord extends ShipmentDetails {
   confirmationDeliveredAt: string | null;
 }
 
-export const STUCK_REASONS = ['unpaid_too_long', 'not_exported', 'no_shipment'] as const;
+export const STUCK_REASONS = ['unpaid_too_long', 'not_exported', 'no_shipment', 'confirmation_undelivered', 'confirmation_rejected'] as const;
 export type StuckReason = (typeof STUCK_REASONS)[number];
 
 export const STUCK_REASON_TEXT: Record<StuckReason, string> = {
   unpaid_too_long: 'unpaid for longer than the await-payment deadline',
   not_exported: 'paid but not picked up by ShipStation before the export deadline',
   no_shipment: 'at ShipStation without a shipment before the shipment deadline',
+  confirmation_undelivered: 'shipped, but a shipment confirmation was not delivered to the order source before the confirmation deadline',
+  confirmation_rejected: "the order source's webhook refused a shipment confirmation",
 };
 
 export type OrderFlagCode =
@@ -238,7 +240,7 @@ export interface OrderState {
   shipped: Record<string, number>;
   shipments: ShipmentRecord[];
   timeline: TimelineEntry[];
-  stuck: { reason: StuckReason; since: string } | null;
+  stuck: { reason: StuckReason; since: string; detail?: string } | null;
   flags: OrderFlag[];
   /**
    * Bumped whenever ShipStation must learn something (status category or content changed, or a

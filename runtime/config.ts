@@ -67,6 +67,7 @@ export const CONFIG_VARIABLES = [
   'DEADLINE_AWAIT_PAYMENT',
   'DEADLINE_PENDING_EXPORT',
   'DEADLINE_AT_WMS_SHIPMENT',
+  'DEADLINE_CONFIRMATION',
   'TERMINAL_GRACE',
 ] as const;
 
@@ -146,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
         awaitPaymentMs: duration('DEADLINE_AWAIT_PAYMENT', '7d'),
         pendingExportMs: duration('DEADLINE_PENDING_EXPORT', '4h'),
         atWmsShipmentMs: duration('DEADLINE_AT_WMS_SHIPMENT', '3d'),
+        confirmationMs: duration('DEADLINE_CONFIRMATION', '3d'),
       },
       terminalGraceMs: duration('TERMINAL_GRACE', '7d'),
     },

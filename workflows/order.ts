@@ -8,6 +8,7 @@
  * read model, so the API can read its own writes.
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -44,6 +45,7 @@ import {
   checkUpdateOrder,
   currentDeadline,
   newOrderState,
+  undeliveredShipments,
   type OrderSettings,
 } from '../domain/lifecycle';
 import { isTerminal, lineViews, STUCK_REASON_TEXT, type OrderContent, type OrderState } from '../domain/order';
@@ -70,6 +72,12 @@ import {
 import { OrderSourceKey, OrderStatusKey, OrderStuckKey, StuckReasonKey } from './search-attributes';
 
 type Activities = ReturnType<typeof createActivities>;
+
+const { deliverConfirmation } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  // At least once, with backoff, until the receiver takes it; a refusal it means is not retried.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['ConfirmationRejected'] },
+});
 
 const { projectOrder, loadOrderState } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
@@ -130,6 +138,34 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     return state!;
   };
 
+  /** Shipments whose confirmation this run has sent on its way (or found to be picked up). */
+  const delivering = new Set<string>();
+  let deliveriesInFlight = 0;
+  const deliverConfirmations = () => {
+    for (const shipment of undeliveredShipments(state!)) {
+      if (delivering.has(shipment.shipmentKey)) continue;
+      delivering.add(shipment.shipmentKey);
+      deliveriesInFlight++;
+      void deliverOne(shipment.shipmentKey, shipment.trackingNumber).finally(() => deliveriesInFlight--);
+    }
+  };
+  const deliverOne = async (shipmentKey: string, tracking: string | undefined) => {
+    const s = state!;
+    try {
+      const result = await deliverConfirmation.executeWithOptions(
+        { startToCloseTimeout: '30 seconds', summary: `confirm shipment ${tracking ?? shipmentKey} to the order source` },
+        [{ orderId: s.orderId, merchantId: s.merchantId, source: s.content.source ?? null, shipmentKey }],
+      );
+      // Pickup: the order source acks it through the API (the confirmationDelivered signal).
+      if (result.mode === 'push' && applyConfirmationDelivered(state!, shipmentKey, now())) changed();
+    } catch (error) {
+      const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : null;
+      const detail = cause?.message ?? String(error);
+      log.warn('confirmation not delivered', { orderNumber: s.orderNumber, shipmentKey, detail });
+      if (applyStuck(state!, 'confirmation_rejected', now(), detail)) changed();
+    }
+  };
+
   /** Validators run before the handler and may not change anything; a refusal reaches the caller as 409. */
   const guard = (request: RequestEnvelope, check: (s: OrderState) => string | null) => {
     if (!state) throw ApplicationFailure.create({ type: REOPENING, message: 'the order is being reopened; nothing changed, try again in a moment' });
@@ -180,7 +216,14 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   handleRequest(releaseUpdate, checkRelease, (s, _, at) => applyRelease(s, at));
   handleRequest(cancelUpdate, checkCancel, (s, { reason }, at) => applyCancel(s, reason, at));
   handleRequest(updateOrderUpdate, (s, { changes }) => checkUpdateOrder(s, changes), (s, { changes }, at) => applyUpdateOrder(s, changes, at));
-  handleRequest(retryUpdate, checkRetry, (s, _, at) => applyRetry(s, at));
+  handleRequest(retryUpdate, checkRetry, (s, _, at) => {
+    const reason = s.stuck?.reason;
+    // Redeliver now: undelivered confirmations are sent again by the main loop.
+    if (reason === 'confirmation_undelivered' || reason === 'confirmation_rejected') {
+      for (const shipment of undeliveredShipments(s)) delivering.delete(shipment.shipmentKey);
+    }
+    return applyRetry(s, at);
+  });
   handleRequest(resendUpdate, checkResend, (s, _, at) => applyResend(s, at));
 
   // Signal handlers never throw: a fact is recorded or recognised as a duplicate, nothing else.
@@ -251,19 +294,20 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       publishVisibility(state!);
       continue;
     }
-    if (workflowInfo().continueAsNewSuggested && allHandlersFinished()) {
+    deliverConfirmations();
+    if (workflowInfo().continueAsNewSuggested && allHandlersFinished() && deliveriesInFlight === 0) {
       await continueAsNew<typeof orderWorkflow>({ kind: 'continued', state: state!, version, settings });
     }
 
     const seen = version;
-    const wake = () => version !== seen || (workflowInfo().continueAsNewSuggested && allHandlersFinished());
+    const wake = () => version !== seen || (workflowInfo().continueAsNewSuggested && allHandlersFinished() && deliveriesInFlight === 0);
     const terminal = isTerminal(state!.status);
     const deadline = terminal ? null : currentDeadline(state!, settings.deadlines);
     if (terminal) {
       const quiet = !(await condition(wake, settings.terminalGraceMs, {
         summary: `grace period ${describeDuration(settings.terminalGraceMs)} for late facts`,
       }));
-      if (quiet && allHandlersFinished()) break;
+      if (quiet && allHandlersFinished() && deliveriesInFlight === 0) break;
     } else if (deadline) {
       const wait = Math.max(1, deadline.at - Date.now());
       const timedOut = !(await condition(wake, wait, {
@@ -300,7 +344,9 @@ function publishVisibility(state: OrderState) {
   setCurrentDetails(
     [
       `**Order ${state.orderNumber}** (${state.merchantId}) - status **${state.status}**`,
-      state.stuck ? `**STUCK**: ${state.stuck.reason} since ${state.stuck.since} (${STUCK_REASON_TEXT[state.stuck.reason]})` : '',
+      state.stuck
+        ? `**STUCK**: ${state.stuck.reason} since ${state.stuck.since} (${state.stuck.detail ?? STUCK_REASON_TEXT[state.stuck.reason]})`
+        : '',
       state.status === 'on_hold' && state.holdReason ? `Hold: ${state.holdReason}` : '',
       `LastModified: ${state.lastModified ?? 'not yet projected'}`,
       last ? `Last event: ${last.event}${last.detail ? ` (${last.detail})` : ''} at ${last.at}` : '',

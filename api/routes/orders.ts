@@ -135,7 +135,7 @@ export function orderRoutes(db: Db, gateway: OrderGateway, app: OpenAPIHono<Merc
       return c.json(orderView(found), 200);
     }
     const ref = { merchantId: merchant.id, orderNumber: content.orderNumber, orderId: orderIdFor(merchant.id, content.orderNumber) };
-    await gateway.create(ref, content, createHash);
+    await gateway.create(ref, content, createHash, merchant.deadlines);
     const created = await findOrderByNumber(db, merchant.id, content.orderNumber);
     if (!created) throw new ApiError(503, 'not_visible_yet', 'the order was accepted but is not visible yet; repeat the same request');
     if (created.order.createHash !== createHash) throw conflict(`order ${content.orderNumber} already exists with a different payload`);

@@ -1,3 +1,14 @@
+CREATE TABLE "confirmation_targets" (
+	"merchant_id" text NOT NULL,
+	"source" text DEFAULT '' NOT NULL,
+	"mode" text NOT NULL,
+	"webhook_url" text,
+	"signing_secret" text,
+	"secret_rotated_at" timestamp with time zone,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "confirmation_targets_merchant_id_source_pk" PRIMARY KEY("merchant_id","source")
+);
+--> statement-breakpoint
 CREATE TABLE "connection_requests" (
 	"id" integer PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "connection_requests_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 START WITH 1 CACHE 1),
 	"connection_id" text NOT NULL,
@@ -45,6 +56,7 @@ CREATE TABLE "export_watermarks" (
 CREATE TABLE "merchants" (
 	"id" text PRIMARY KEY NOT NULL,
 	"name" text NOT NULL,
+	"deadlines" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"api_key_hash" text NOT NULL,
 	"api_key_rotated_at" timestamp with time zone,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
@@ -104,6 +116,7 @@ CREATE TABLE "orders" (
 	"cancel_reason" text,
 	"stuck_reason" text,
 	"stuck_since" timestamp with time zone,
+	"stuck_detail" text,
 	"flags" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"timeline" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"status_since" timestamp with time zone NOT NULL,
@@ -125,6 +138,7 @@ CREATE TABLE "shipment_notices" (
 );
 --> statement-breakpoint
 CREATE TABLE "shipments" (
+	"id" bigint GENERATED ALWAYS AS IDENTITY (sequence name "shipments_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
 	"order_id" text NOT NULL,
 	"shipment_key" text NOT NULL,
 	"carrier" text NOT NULL,
@@ -138,9 +152,11 @@ CREATE TABLE "shipments" (
 	"reported_via" text NOT NULL,
 	"recorded_at" timestamp with time zone NOT NULL,
 	"confirmation_delivered_at" timestamp with time zone,
-	CONSTRAINT "shipments_order_id_shipment_key_pk" PRIMARY KEY("order_id","shipment_key")
+	CONSTRAINT "shipments_order_id_shipment_key_pk" PRIMARY KEY("order_id","shipment_key"),
+	CONSTRAINT "shipments_id_unique" UNIQUE("id")
 );
 --> statement-breakpoint
+ALTER TABLE "confirmation_targets" ADD CONSTRAINT "confirmation_targets_merchant_id_merchants_id_fk" FOREIGN KEY ("merchant_id") REFERENCES "public"."merchants"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "connection_requests" ADD CONSTRAINT "connection_requests_connection_id_connections_id_fk" FOREIGN KEY ("connection_id") REFERENCES "public"."connections"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "connections" ADD CONSTRAINT "connections_merchant_id_merchants_id_fk" FOREIGN KEY ("merchant_id") REFERENCES "public"."merchants"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "export_snapshots" ADD CONSTRAINT "export_snapshots_connection_id_connections_id_fk" FOREIGN KEY ("connection_id") REFERENCES "public"."connections"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

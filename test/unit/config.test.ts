@@ -45,7 +45,7 @@ describe('loadConfig defaults', () => {
       },
       logLevel: 'info',
       orders: {
-        deadlines: { awaitPaymentMs: 7 * DAY, pendingExportMs: 4 * HOUR, atWmsShipmentMs: 3 * DAY },
+        deadlines: { awaitPaymentMs: 7 * DAY, pendingExportMs: 4 * HOUR, atWmsShipmentMs: 3 * DAY, confirmationMs: 3 * DAY },
         terminalGraceMs: 7 * DAY,
       },
     });
@@ -84,6 +84,7 @@ describe('loadConfig with values', () => {
       DEADLINE_AWAIT_PAYMENT: '2d',
       DEADLINE_PENDING_EXPORT: '90m',
       DEADLINE_AT_WMS_SHIPMENT: '12h',
+      DEADLINE_CONFIRMATION: '45m',
       TERMINAL_GRACE: '30s',
     });
     expect(config).toEqual({
@@ -104,7 +105,7 @@ describe('loadConfig with values', () => {
       },
       logLevel: 'debug',
       orders: {
-        deadlines: { awaitPaymentMs: 2 * DAY, pendingExportMs: 90 * 60_000, atWmsShipmentMs: 12 * HOUR },
+        deadlines: { awaitPaymentMs: 2 * DAY, pendingExportMs: 90 * 60_000, atWmsShipmentMs: 12 * HOUR, confirmationMs: 45 * 60_000 },
         terminalGraceMs: 30_000,
       },
     });
@@ -218,6 +219,7 @@ describe('loadConfig refuses wrong values, naming the variable', () => {
     ['DEADLINE_PENDING_EXPORT', '4H'],
     ['DEADLINE_AT_WMS_SHIPMENT', '3days'],
     ['DEADLINE_AT_WMS_SHIPMENT', '0h'],
+    ['DEADLINE_CONFIRMATION', '2 days'],
     ['TERMINAL_GRACE', 'forever'],
     ['TERMINAL_GRACE', '0m'],
     ['PUBLIC_BASE_URL', 'connector.example.com'],

@@ -957,7 +957,12 @@ describe('deadlines', () => {
     expect(currentDeadline(state, DEADLINES)).toBeNull();
   });
 
-  it.each(['on_hold', 'shipped', 'confirmed', 'canceled'] as const)('an order in %s has no deadline', (status) => {
+  it('a shipped order waits against the confirmation deadline', () => {
+    const state = orderIn('shipped');
+    expect(currentDeadline(state, { ...DEADLINES, confirmationMs: 5000 })).toEqual({ reason: 'confirmation_undelivered', at: Date.parse(state.waitingSince) + 5000 });
+  });
+
+  it.each(['on_hold', 'confirmed', 'canceled'] as const)('an order in %s has no deadline', (status) => {
     expect(currentDeadline(orderIn(status), DEADLINES)).toBeNull();
   });
 

@@ -1,0 +1,62 @@
+/**
+ * Delivering a shipment confirmation to the order source. Pickup mode needs nothing from us (the
+ * source reads GET /api/shipments and acks); push mode posts the same payload to the source's
+ * webhook, signed, with one idempotency key per shipment however often it is retried.
+ */
+import { createHmac } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Db } from '../db/client';
+import { confirmationTargetFor, findConfirmationByKey } from '../db/confirmations';
+
+export const CONFIRMATION_REJECTED = 'ConfirmationRejected';
+
+export interface DeliveryInput {
+  orderId: string;
+  merchantId: string;
+  source: string | null;
+  shipmentKey: string;
+}
+
+export type DeliveryResult = { mode: 'pickup' } | { mode: 'push'; status: number };
+
+/** The signature header's value: HMAC-SHA256 of the raw body with the target's secret, hex. */
+export const signConfirmation = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+export function createConfirmationActivities(db: Db) {
+  return {
+    async deliverConfirmation(input: DeliveryInput): Promise<DeliveryResult> {
+      const target = await confirmationTargetFor(db, input.merchantId, input.source);
+      if (!target || target.mode === 'pickup' || !target.webhookUrl || !target.signingSecret) return { mode: 'pickup' };
+      const confirmation = await findConfirmationByKey(db, input.orderId, input.shipmentKey);
+      // The workflow delivers only after projecting; a miss is a read-model hiccup worth retrying.
+      if (!confirmation) throw new Error(`shipment ${input.shipmentKey} of order ${input.orderId} is not in the read model yet`);
+      const body = JSON.stringify({ type: 'shipment.confirmation', confirmation: { ...confirmation, acked: undefined } });
+      let response: Response;
+      try {
+        response = await fetch(target.webhookUrl, {
+          method: 'POST',
+          headers: {
+            'Content-Type': 'application/json',
+            'Idempotency-Key': `shipment-${confirmation.id}`,
+            'X-Signature': signConfirmation(target.signingSecret, body),
+          },
+          body,
+          signal: AbortSignal.timeout(15_000),
+        });
+      } catch (error) {
+        throw new Error(`webhook ${target.webhookUrl} unreachable: ${(error as Error).message}`);
+      }
+      const excerpt = (await response.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
+      if (response.ok) return { mode: 'push', status: response.status };
+      // A refusal the receiver means (bad request, forbidden...) will not change by retrying.
+      if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+        throw ApplicationFailure.create({
+          type: CONFIRMATION_REJECTED,
+          message: `confirmation rejected: ${response.status} ${excerpt}`.trim(),
+          nonRetryable: true,
+        });
+      }
+      throw new Error(`webhook answered ${response.status} ${excerpt}`.trim());
+    },
+  };
+}

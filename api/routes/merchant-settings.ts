@@ -1,0 +1,122 @@
+/** Admin API: how a merchant's confirmations are delivered, and its deadline overrides. */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import { listConfirmationTargets, rotateSigningSecret, setConfirmationTarget } from '../../db/confirmations';
+import { findMerchant } from '../../db/merchants';
+import { merchants, type ConfirmationTargetRow } from '../../db/schema';
+import { parseDuration } from '../../domain/dates';
+import { toIso } from '../../db/orders';
+import { notFound } from '../errors';
+import { text } from '../order-payload';
+import { errorResponses, json } from './common';
+
+const MerchantParam = z.object({ id: text(50).min(1) });
+const admin = { tags: ['merchant settings'], security: [{ adminToken: [] }] };
+
+const TargetSchema = z
+  .object({
+    source: z.string().nullable().openapi({ description: 'null = the default for every source' }),
+    mode: z.enum(['pickup', 'push']),
+    webhookUrl: z.string().nullable(),
+    secretRotatedAt: z.string().nullable(),
+    updatedAt: z.string(),
+  })
+  .openapi('ConfirmationTarget');
+
+const TargetBody = z
+  .object({
+    source: text(50).min(1).optional(),
+    mode: z.enum(['pickup', 'push']),
+    webhookUrl: z
+      .string()
+      .max(2000)
+      .refine((v) => /^https?:\/\/\S+$/.test(v), { message: 'an http(s) URL' })
+      .optional(),
+  })
+  .strict()
+  .refine((b) => b.mode === 'pickup' || b.webhookUrl, { path: ['webhookUrl'], message: 'required for push' })
+  .openapi('ConfirmationTargetInput');
+
+const Duration = z.string().refine((v) => (parseDuration(v) ?? 0) > 0, { message: 'a duration such as 30m, 4h or 3d' });
+const DeadlinesBody = z
+  .object({ awaitPayment: Duration.optional(), pendingExport: Duration.optional(), atWmsShipment: Duration.optional(), confirmation: Duration.optional() })
+  .strict()
+  .openapi('DeadlineOverrides', { description: 'Unset keys use the service defaults; applies to orders created afterwards' });
+
+const view = (t: ConfirmationTargetRow) => ({
+  source: t.source === '' ? null : t.source,
+  mode: t.mode,
+  webhookUrl: t.webhookUrl,
+  secretRotatedAt: t.secretRotatedAt ? toIso(t.secretRotatedAt) : null,
+  updatedAt: toIso(t.updatedAt),
+});
+
+export function merchantSettingsRoutes(db: Db, app: OpenAPIHono) {
+  const merchantOr404 = async (id: string) => {
+    if (!(await findMerchant(db, id))) throw notFound(`no merchant ${id}`);
+  };
+
+  app.openapi(
+    createRoute({ ...admin, method: 'get', path: '/merchants/{id}/confirmation-targets', summary: 'Confirmation delivery targets (pickup when none)', request: { params: MerchantParam }, responses: { 200: json(z.object({ targets: z.array(TargetSchema) }), 'Targets'), ...errorResponses } }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await merchantOr404(id);
+      return c.json({ targets: (await listConfirmationTargets(db, id)).map(view) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...admin,
+      method: 'put',
+      path: '/merchants/{id}/confirmation-targets',
+      summary: 'Set pickup or push (webhook) for the merchant or one source; a new push target gets its signing secret once',
+      request: { params: MerchantParam, body: { content: { 'application/json': { schema: TargetBody } }, required: true } },
+      responses: { 200: json(TargetSchema.extend({ signingSecret: z.string().optional() }), 'Set'), ...errorResponses },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await merchantOr404(id);
+      const body = c.req.valid('json');
+      const { target, newSecret } = await setConfirmationTarget(db, { merchantId: id, source: body.source ?? null, mode: body.mode, webhookUrl: body.webhookUrl ?? null });
+      return c.json({ ...view(target), ...(newSecret ? { signingSecret: newSecret } : {}) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...admin,
+      method: 'post',
+      path: '/merchants/{id}/confirmation-targets/rotate-secret',
+      summary: 'New webhook signing secret (shown once); the old one stops signing at once',
+      request: { params: MerchantParam, body: { content: { 'application/json': { schema: z.object({ source: text(50).min(1).optional() }).strict() } }, required: true } },
+      responses: { 200: json(z.object({ signingSecret: z.string() }), 'New secret'), ...errorResponses },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const secret = await rotateSigningSecret(db, id, c.req.valid('json').source ?? null);
+      if (!secret) throw notFound(`merchant ${id} has no confirmation target for that source`);
+      return c.json({ signingSecret: secret }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...admin,
+      method: 'put',
+      path: '/merchants/{id}/deadlines',
+      summary: "Override the merchant's stuck-order deadlines",
+      request: { params: MerchantParam, body: { content: { 'application/json': { schema: DeadlinesBody } }, required: true } },
+      responses: { 200: json(DeadlinesBody, 'The overrides now in force'), ...errorResponses },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await merchantOr404(id);
+      const deadlines = c.req.valid('json');
+      await db.update(merchants).set({ deadlines }).where(eq(merchants.id, id));
+      return c.json(deadlines, 200);
+    },
+  );
+  return app;
+}

@@ -1,0 +1,139 @@
+/**
+ * Detailed shipment confirmations for order sources: the one payload both delivery modes send
+ * (pickup lists it, push posts it), and the per-merchant (optionally per-source) delivery target.
+ */
+import { randomBytes } from 'node:crypto';
+import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
+import type { Db } from './client';
+import { toIso } from './orders';
+import { confirmationTargets, orderLines, orders, shipments, type ConfirmationTargetRow } from './schema';
+
+export interface ShipmentConfirmation {
+  /** The pickup id (also the webhook idempotency key's base). */
+  id: string;
+  orderNumber: string;
+  orderId: string;
+  source: string | null;
+  shipmentKey: string;
+  carrier: string;
+  service: string | null;
+  trackingNumber: string | null;
+  shipDate: string | null;
+  labelCreatedAt: string | null;
+  shippingCost: string | null;
+  lines: { lineId: string; sku: string; name: string; quantity: number }[];
+  /** Every unit of every (non-adjustment) line is now covered by shipments. */
+  orderFullyShipped: boolean;
+  recordedAt: string;
+  acked: boolean;
+}
+
+type ShipmentJoin = { shipment: typeof shipments.$inferSelect; order: typeof orders.$inferSelect };
+
+async function toConfirmations(db: Db, rows: ShipmentJoin[]): Promise<ShipmentConfirmation[]> {
+  if (rows.length === 0) return [];
+  const orderIds = [...new Set(rows.map((r) => r.order.orderId))];
+  const lines = await db.select().from(orderLines).where(inArray(orderLines.orderId, orderIds));
+  return rows.map(({ shipment: s, order: o }) => {
+    const orderLinesOf = lines.filter((l) => l.orderId === o.orderId);
+    const shippable = orderLinesOf.filter((l) => !l.adjustment);
+    return {
+      id: String(s.id),
+      orderNumber: o.orderNumber,
+      orderId: o.orderId,
+      source: o.source,
+      shipmentKey: s.shipmentKey,
+      carrier: s.carrier,
+      service: s.service,
+      trackingNumber: s.trackingNumber,
+      shipDate: s.shipDate,
+      labelCreatedAt: s.labelCreatedAt ? toIso(s.labelCreatedAt) : null,
+      shippingCost: s.shippingCost,
+      lines: s.lines.map((l) => {
+        const line = orderLinesOf.find((ol) => ol.lineId === l.lineId);
+        return { lineId: l.lineId, sku: line?.sku ?? '', name: line?.name ?? '', quantity: l.quantity };
+      }),
+      orderFullyShipped: shippable.length > 0 && shippable.every((l) => l.shippedQuantity >= l.quantity),
+      recordedAt: toIso(s.recordedAt),
+      acked: s.confirmationDeliveredAt !== null,
+    };
+  });
+}
+
+/** Pickup: a merchant's confirmations after the cursor, in id order (ids commit in order). */
+export async function listConfirmations(db: Db, merchantId: string, options: { after: number; limit: number; unackedOnly: boolean }) {
+  const rows = await db
+    .select({ shipment: shipments, order: orders })
+    .from(shipments)
+    .innerJoin(orders, eq(orders.orderId, shipments.orderId))
+    .where(and(eq(orders.merchantId, merchantId), gt(shipments.id, options.after), options.unackedOnly ? isNull(shipments.confirmationDeliveredAt) : undefined))
+    .orderBy(asc(shipments.id))
+    .limit(options.limit);
+  return toConfirmations(db, rows);
+}
+
+export async function findConfirmation(db: Db, merchantId: string | null, id: number): Promise<ShipmentConfirmation | null> {
+  const [row] = await db
+    .select({ shipment: shipments, order: orders })
+    .from(shipments)
+    .innerJoin(orders, eq(orders.orderId, shipments.orderId))
+    .where(and(eq(shipments.id, id), merchantId === null ? undefined : eq(orders.merchantId, merchantId)));
+  return row ? (await toConfirmations(db, [row]))[0]! : null;
+}
+
+export async function findConfirmationByKey(db: Db, orderId: string, shipmentKey: string): Promise<ShipmentConfirmation | null> {
+  const [row] = await db
+    .select({ shipment: shipments, order: orders })
+    .from(shipments)
+    .innerJoin(orders, eq(orders.orderId, shipments.orderId))
+    .where(and(eq(shipments.orderId, orderId), eq(shipments.shipmentKey, shipmentKey)));
+  return row ? (await toConfirmations(db, [row]))[0]! : null;
+}
+
+export const newSigningSecret = () => `whsec_${randomBytes(24).toString('base64url')}`;
+
+/** The target for an order: its source's own, else the merchant's default, else pickup. */
+export async function confirmationTargetFor(db: Db, merchantId: string, source: string | null): Promise<ConfirmationTargetRow | null> {
+  const rows = await db
+    .select()
+    .from(confirmationTargets)
+    .where(and(eq(confirmationTargets.merchantId, merchantId), or(eq(confirmationTargets.source, ''), eq(confirmationTargets.source, source ?? ''))));
+  return rows.find((r) => r.source !== '' && r.source === source) ?? rows.find((r) => r.source === '') ?? null;
+}
+
+export async function listConfirmationTargets(db: Db, merchantId: string): Promise<ConfirmationTargetRow[]> {
+  return db.select().from(confirmationTargets).where(eq(confirmationTargets.merchantId, merchantId)).orderBy(confirmationTargets.source);
+}
+
+/** Sets a target; a push target without a secret gets one (returned once). */
+export async function setConfirmationTarget(
+  db: Db,
+  input: { merchantId: string; source: string | null; mode: 'pickup' | 'push'; webhookUrl: string | null },
+): Promise<{ target: ConfirmationTargetRow; newSecret: string | null }> {
+  const source = input.source ?? '';
+  const existing = (await db.select().from(confirmationTargets).where(and(eq(confirmationTargets.merchantId, input.merchantId), eq(confirmationTargets.source, source))))[0];
+  const newSecret = input.mode === 'push' && !existing?.signingSecret ? newSigningSecret() : null;
+  const values = {
+    mode: input.mode,
+    webhookUrl: input.mode === 'push' ? input.webhookUrl : null,
+    ...(newSecret ? { signingSecret: newSecret, secretRotatedAt: new Date().toISOString() } : {}),
+    updatedAt: new Date().toISOString(),
+  };
+  const [target] = await db
+    .insert(confirmationTargets)
+    .values({ merchantId: input.merchantId, source, ...values })
+    .onConflictDoUpdate({ target: [confirmationTargets.merchantId, confirmationTargets.source], set: values })
+    .returning();
+  return { target: target!, newSecret };
+}
+
+export async function rotateSigningSecret(db: Db, merchantId: string, source: string | null): Promise<string | null> {
+  const secret = newSigningSecret();
+  const updated = await db
+    .update(confirmationTargets)
+    .set({ signingSecret: secret, secretRotatedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(eq(confirmationTargets.merchantId, merchantId), eq(confirmationTargets.source, source ?? '')))
+    .returning({ merchantId: confirmationTargets.merchantId });
+  return updated.length ? secret : null;
+}
+
