@@ -4,6 +4,7 @@
  * SIGINT/SIGTERM: in-flight activities get `shutdownGraceTime` to finish, workflows resume elsewhere.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { openDatabase, type Db } from './db/client';
@@ -19,6 +20,8 @@ export interface OrderWorkerOptions {
   namespace: string;
   taskQueue: string;
   db: Db;
+  /** For activities that message other workflows (bulk retry). */
+  temporal?: Client;
   /** A prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start. */
   workflowBundlePath?: string;
 }
@@ -29,7 +32,7 @@ export function createOrderWorker(options: OrderWorkerOptions): Promise<Worker> 
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(options.db),
+    activities: createActivities(options.db, options.temporal ?? null),
     shutdownGraceTime: '10 seconds',
   });
 }
@@ -60,11 +63,13 @@ async function main() {
   await prepareTemporal(config, logger);
   const database = await openDatabase(config.database);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const temporal = await connectClient(config.temporal.address, config.temporal.namespace);
   try {
-    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db });
+    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db, temporal });
     logger.info({ taskQueue: config.temporal.taskQueue, database: database.location }, 'worker running; Ctrl-C stops it');
     await worker.run(); // resolves after SIGINT/SIGTERM once the worker has drained
   } finally {
+    await temporal.connection.close();
     await connection.close();
     await database.close();
     logger.info('worker stopped');

@@ -5,13 +5,17 @@
 import { log } from '@temporalio/activity';
 import type { Db } from '../db/client';
 import { purgeRequestLog } from '../db/connections';
+import type { Client } from '@temporalio/client';
+import { createBulkRetryActivities } from './bulk-retry';
 import { createConfirmationActivities } from './confirmations';
 import { findOrderById, projectOrder as writeProjection, stateFromRecord, type ProjectionInput } from '../db/orders';
 import type { OrderState } from '../domain/order';
 
-export function createActivities(db: Db) {
+/** `temporal` is needed only by the bulk retry (it sends requests to order workflows). */
+export function createActivities(db: Db, temporal: Client | null = null) {
   return {
     ...createConfirmationActivities(db),
+    ...createBulkRetryActivities(db, temporal),
     /** Writes one version of an order to the read model; returns the LastModified the database stamped. */
     async projectOrder(input: ProjectionInput): Promise<{ lastModified: string }> {
       const result = await writeProjection(db, input);

@@ -11,13 +11,14 @@ import { requestId } from 'hono/request-id';
 import { pingDatabase, type Db } from '../db/client';
 import type { Config } from '../runtime/config';
 import type { Logger } from '../runtime/logger';
-import type { MerchantEnv } from './auth';
+import { requireAdmin, type MerchantEnv } from './auth';
 import { ApiError, errorResponse, type FieldProblem } from './errors';
 import type { OrderGateway } from './order-gateway';
 import { adminRoutes } from './routes/admin';
 import { json } from './routes/common';
 import { connectionRoutes } from './routes/connections';
 import { merchantSettingsRoutes } from './routes/merchant-settings';
+import { opsRoutes } from './routes/ops';
 import { orderRoutes } from './routes/orders';
 import { shipmentRoutes } from './routes/shipments';
 import { shipstationRoutes } from './shipstation/routes';
@@ -29,6 +30,8 @@ export interface AppDeps {
   adminToken: string | null;
   maxBodyBytes: number;
   shipstation: Config['shipstation'];
+  /** Where the order workflows run and where people look at them (ops API). */
+  temporalSettings: { taskQueue: string; namespace: string; uiUrl: string };
   logger: Logger;
 }
 
@@ -117,6 +120,15 @@ export function createApp(deps: AppDeps) {
   connectionRoutes(db, deps.shipstation.publicBaseUrl, admin);
   merchantSettingsRoutes(db, admin);
   app.route('/api/admin', admin);
+  const ops = new OpenAPIHono({ defaultHook: validationHook });
+  ops.use('*', requireAdmin(deps.adminToken));
+  app.route(
+    '/api/ops',
+    opsRoutes(
+      { db, gateway, temporal, taskQueue: deps.temporalSettings.taskQueue, namespace: deps.temporalSettings.namespace, temporalUiUrl: deps.temporalSettings.uiUrl },
+      ops,
+    ),
+  );
   app.route('/shipstation', shipstationRoutes({ db, gateway, settings: deps.shipstation, logger }));
   app.route('/api/orders', orderRoutes(db, gateway, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
   app.route('/api/shipments', shipmentRoutes(db, gateway, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));

@@ -20,7 +20,7 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
     requestTimeoutMs: config.requestTimeoutMs,
     orders: config.orders,
   });
-  const app = createApp({ db, temporal, gateway, adminToken: config.adminToken, maxBodyBytes: config.maxBodyBytes, shipstation: config.shipstation, logger });
+  const app = createApp({ db, temporal, gateway, adminToken: config.adminToken, maxBodyBytes: config.maxBodyBytes, shipstation: config.shipstation, temporalSettings: { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl }, logger });
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

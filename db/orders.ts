@@ -2,7 +2,7 @@
  * Read-model queries for orders: the projection written by the workflow's activity, and the reads
  * the API and the reopen path need. Every write is an idempotent upsert keyed by business keys.
  */
-import { and, asc, eq, gt, inArray, isNotNull, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { OrderContent, OrderState, OrderStatus, ShipmentRecord, StuckReason } from '../domain/order';
 import type { Db } from './client';
 import { freshStamp, holdAgainstExport } from './export-windows';
@@ -154,6 +154,7 @@ export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ la
             shippingCost: s.shippingCost ?? null,
             lines: s.lines,
             details: s.details ?? null,
+            unmatched: s.unmatched ?? null,
             reportedVia: s.reportedVia,
             recordedAt: s.recordedAt,
             confirmationDeliveredAt: s.confirmationDeliveredAt,
@@ -161,7 +162,7 @@ export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ la
         )
         .onConflictDoUpdate({
           target: [shipments.orderId, shipments.shipmentKey],
-          set: { confirmationDeliveredAt: excluded('confirmation_delivered_at'), lines: excluded('lines') },
+          set: { confirmationDeliveredAt: excluded('confirmation_delivered_at'), lines: excluded('lines'), unmatched: excluded('unmatched') },
         });
     }
     return { lastModified: toIso(written[0]!.lastModified), applied: true };
@@ -208,7 +209,10 @@ async function withChildren(db: Db, order: OrderRow): Promise<OrderRecord> {
 }
 
 export interface OrderListFilter {
-  merchantId: string;
+  /** Undefined = every merchant (ops only). */
+  merchantId?: string;
+  /** Only orders stuck since before this ISO time. */
+  stuckBefore?: string;
   status?: OrderStatus;
   stuck?: boolean;
   stuckReason?: StuckReason;
@@ -219,7 +223,9 @@ export interface OrderListFilter {
 }
 
 export async function listOrders(db: Db, filter: OrderListFilter): Promise<OrderRow[]> {
-  const conditions: SQL[] = [eq(orders.merchantId, filter.merchantId)];
+  const conditions: SQL[] = [];
+  if (filter.merchantId) conditions.push(eq(orders.merchantId, filter.merchantId));
+  if (filter.stuckBefore) conditions.push(lt(orders.stuckSince, filter.stuckBefore));
   if (filter.status) conditions.push(eq(orders.status, filter.status));
   if (filter.stuck === true) conditions.push(isNotNull(orders.stuckReason));
   if (filter.stuck === false) conditions.push(isNull(orders.stuckReason));
@@ -326,6 +332,7 @@ export function shipmentFromRow(s: ShipmentRow): ShipmentRecord {
     ...(s.shippingCost !== null ? { shippingCost: s.shippingCost } : {}),
     lines: s.lines,
     ...(s.details !== null ? { details: s.details } : {}),
+    ...(s.unmatched !== null ? { unmatched: s.unmatched } : {}),
     reportedVia: s.reportedVia,
     recordedAt: toIso(s.recordedAt),
     confirmationDeliveredAt: toIsoOrNull(s.confirmationDeliveredAt),

@@ -142,6 +142,8 @@ export const shipments = pgTable(
     lines: jsonb('lines').$type<ShipmentLine[]>().notNull(),
     /** Everything else the notice said: recipient, notify flag, notes, custom fields, warehouse. */
     details: jsonb('details').$type<ShipmentNoticeDetails>(),
+    /** Units the notice reported that no line took (yet): a replay matches them again. */
+    unmatched: jsonb('unmatched').$type<{ lineId?: string; sku?: string; quantity: number }[]>(),
     reportedVia: text('reported_via').notNull(),
     recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' }).notNull(),
     confirmationDeliveredAt: timestamp('confirmation_delivered_at', { withTimezone: true, mode: 'string' }),

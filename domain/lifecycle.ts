@@ -19,6 +19,7 @@ import {
   type OrderFlagCode,
   type OrderState,
   type OrderStatus,
+  type ShipmentRecord,
   type ShipmentReport,
   type StuckReason,
 } from './order';
@@ -281,11 +282,36 @@ export function applyExported(state: OrderState, now: string): boolean {
   return first;
 }
 
-export type ShipmentOutcome = 'recorded' | 'duplicate';
+export type ShipmentOutcome = 'recorded' | 'rematched' | 'duplicate';
+
+/** What newly shipped units do to the status (the shipment itself is already recorded). */
+function applyUnitsShipped(state: OrderState, units: number, now: string) {
+  if (allUnitsShipped(state.content.lines, state.shipped)) {
+    if (state.status === 'confirmed') {
+      // A late extra package: its confirmation is still owed.
+      transition(state, 'shipped', now, 'shipment after confirmation');
+    } else if (state.status !== 'shipped') {
+      state.heldFrom = null;
+      state.holdReason = null;
+      transition(state, 'shipped', now, 'all units shipped');
+    }
+  } else if (units > 0) {
+    // A partial shipment: the order is evidently at ShipStation.
+    state.servedToShipStation = true;
+    if (state.status === 'pending' || state.status === 'await_payment') {
+      transition(state, 'at_wms', now, 'partially shipped');
+    } else if (state.status === 'on_hold' && state.heldFrom !== 'at_wms') {
+      state.heldFrom = 'at_wms';
+    } else if (state.status === 'at_wms') {
+      state.stuck = null;
+    }
+  }
+}
 
 /** A package left the warehouse. Accepted in every status; recorded once per shipment key. */
 export function applyShipmentReported(state: OrderState, report: ShipmentReport, now: string): ShipmentOutcome {
-  if (state.shipments.some((s) => s.shipmentKey === report.shipmentKey)) return 'duplicate';
+  const known = state.shipments.find((s) => s.shipmentKey === report.shipmentKey);
+  if (known) return rematchShipment(state, known, now);
   const allocation = allocateShipment(state.content.lines, state.shipped, report.items);
   for (const line of allocation.lines) state.shipped[line.lineId] = (state.shipped[line.lineId] ?? 0) + line.quantity;
   state.shipments.push({
@@ -298,6 +324,7 @@ export function applyShipmentReported(state: OrderState, report: ShipmentReport,
     ...(report.shippingCost ? { shippingCost: report.shippingCost } : {}),
     ...(report.details ? { details: report.details } : {}),
     lines: allocation.lines,
+    ...(allocation.unallocated.length ? { unmatched: allocation.unallocated.map((u) => ({ ...u.item, quantity: u.quantity })) } : {}),
     reportedVia: report.reportedVia,
     recordedAt: now,
     confirmationDeliveredAt: null,
@@ -322,27 +349,31 @@ export function applyShipmentReported(state: OrderState, report: ShipmentReport,
     flag(state, 'shipment_on_canceled_order', now, `shipment ${report.trackingNumber ?? report.shipmentKey} reported after cancel`);
     return 'recorded';
   }
-  if (allUnitsShipped(state.content.lines, state.shipped)) {
-    if (state.status === 'confirmed') {
-      // A late extra package: its confirmation is still owed.
-      transition(state, 'shipped', now, 'shipment after confirmation');
-    } else if (state.status !== 'shipped') {
-      state.heldFrom = null;
-      state.holdReason = null;
-      transition(state, 'shipped', now, 'all units shipped');
-    }
-  } else if (units > 0) {
-    // A partial shipment: the order is evidently at ShipStation.
-    state.servedToShipStation = true;
-    if (state.status === 'pending' || state.status === 'await_payment') {
-      transition(state, 'at_wms', now, 'partially shipped');
-    } else if (state.status === 'on_hold' && state.heldFrom !== 'at_wms') {
-      state.heldFrom = 'at_wms';
-    } else if (state.status === 'at_wms') {
-      state.stuck = null;
-    }
-  }
+  applyUnitsShipped(state, units, now);
   return 'recorded';
+}
+
+/**
+ * A notice seen before changes nothing, except that units it could not place then (an unknown SKU,
+ * no unshipped quantity left) are matched against the order as it is now, e.g. after ops fixed its
+ * lines. This is what replaying a stored notice does.
+ */
+function rematchShipment(state: OrderState, shipment: ShipmentRecord, now: string): ShipmentOutcome {
+  if (!shipment.unmatched?.length || state.status === 'canceled') return 'duplicate';
+  const allocation = allocateShipment(state.content.lines, state.shipped, shipment.unmatched);
+  if (allocation.lines.length === 0) return 'duplicate';
+  for (const line of allocation.lines) {
+    state.shipped[line.lineId] = (state.shipped[line.lineId] ?? 0) + line.quantity;
+    const existing = shipment.lines.find((l) => l.lineId === line.lineId);
+    if (existing) existing.quantity += line.quantity;
+    else shipment.lines.push({ ...line });
+  }
+  if (allocation.unallocated.length) shipment.unmatched = allocation.unallocated.map((u) => ({ ...u.item, quantity: u.quantity }));
+  else delete shipment.unmatched;
+  const units = allocation.lines.reduce((n, l) => n + l.quantity, 0);
+  note(state, now, 'shipment re-matched', `${shipment.trackingNumber ?? shipment.shipmentKey}: ${units} more unit(s) matched`);
+  applyUnitsShipped(state, units, now);
+  return 'rematched';
 }
 
 /** The order source received the detailed confirmation of one shipment. */

@@ -175,6 +175,8 @@ export interface ShipmentReport extends ShipmentDetails {
 export interface ShipmentRecord extends ShipmentDetails {
   shipmentKey: string;
   details?: ShipmentNoticeDetails;
+  /** Reported units that matched no line (or exceeded what was unshipped) when recorded. */
+  unmatched?: { lineId?: string; sku?: string; quantity: number }[];
   lines: ShipmentLine[];
   reportedVia: string;
   recordedAt: string;

@@ -22,6 +22,8 @@ export interface Config {
     namespace: string;
     taskQueue: string;
     uiPort: number;
+    /** Where people open the Temporal Web UI; ops links to orders point there. */
+    uiUrl: string;
   };
   /** How long the API waits for a worker to answer an order request before it answers 503. */
   requestTimeoutMs: number;
@@ -56,6 +58,7 @@ export const CONFIG_VARIABLES = [
   'TEMPORAL_NAMESPACE',
   'TEMPORAL_TASK_QUEUE',
   'TEMPORAL_UI_PORT',
+  'TEMPORAL_UI_URL',
   'REQUEST_TIMEOUT',
   'MAX_BODY_BYTES',
   'PUBLIC_BASE_URL',
@@ -114,6 +117,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (!(levels as readonly string[]).includes(logLevel)) fail('LOG_LEVEL', logLevel, levels.join(', '));
 
   const port = integer('PORT', 3000, 0, 65535);
+  const uiPort = integer('TEMPORAL_UI_PORT', 8233, 1, 65535);
+  const temporalUiUrl = (read('TEMPORAL_UI_URL') ?? `http://localhost:${uiPort}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/\S+$/.test(temporalUiUrl)) fail('TEMPORAL_UI_URL', temporalUiUrl, 'an http(s) URL such as http://localhost:8233');
   const publicBaseUrl = (read('PUBLIC_BASE_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?$/.test(publicBaseUrl)) {
     fail('PUBLIC_BASE_URL', publicBaseUrl, 'an http(s) URL without query, e.g. https://connector.example.com');
@@ -130,7 +136,8 @@ export function loadConfig(env: Env = process.env): Config {
       addressGiven: temporalAddress !== undefined,
       namespace: read('TEMPORAL_NAMESPACE') ?? 'default',
       taskQueue: read('TEMPORAL_TASK_QUEUE') ?? 'orders',
-      uiPort: integer('TEMPORAL_UI_PORT', 8233, 1, 65535),
+      uiPort,
+      uiUrl: temporalUiUrl,
     },
     requestTimeoutMs: duration('REQUEST_TIMEOUT', '10s'),
     maxBodyBytes: integer('MAX_BODY_BYTES', 1_048_576, 1024, 64 * 1_048_576),

@@ -107,7 +107,7 @@ async function main() {
 
     const connection = await NativeConnection.connect({ address: temporalAddress });
     cleanups.push(() => connection.close());
-    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db });
+    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db, temporal });
     const workerRun = worker.run();
     cleanups.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();

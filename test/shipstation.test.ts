@@ -1328,6 +1328,7 @@ describe('Temporal unreachable', () => {
       gateway: deadGateway,
       adminToken: ADMIN,
       maxBodyBytes: 1_048_576,
+      temporalSettings: { taskQueue: stack.taskQueue, namespace: 'default', uiUrl: 'http://ui.test' },
       shipstation: { ...loadConfig({}).shipstation, publicBaseUrl: 'http://connector.test' },
       logger: pino({ level: 'silent' }),
     });

@@ -242,7 +242,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     await ready();
     const outcome = applyShipmentReported(state!, report, now());
     log.info('shipment reported', { orderNumber: state!.orderNumber, shipmentKey: report.shipmentKey, outcome });
-    if (outcome === 'recorded') changed();
+    if (outcome !== 'duplicate') changed();
   });
   setHandler(confirmationDeliveredSignal, async ({ shipmentKey }) => {
     await ready();

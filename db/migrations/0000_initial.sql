@@ -149,6 +149,7 @@ CREATE TABLE "shipments" (
 	"shipping_cost" numeric(14, 2),
 	"lines" jsonb NOT NULL,
 	"details" jsonb,
+	"unmatched" jsonb,
 	"reported_via" text NOT NULL,
 	"recorded_at" timestamp with time zone NOT NULL,
 	"confirmation_delivered_at" timestamp with time zone,

@@ -70,7 +70,7 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
     settings,
     worker: null,
     async startWorker() {
-      const worker = await createOrderWorker({ connection: nativeConnection, namespace, taskQueue, db: database.db, workflowBundlePath: inject('workflowBundlePath') });
+      const worker = await createOrderWorker({ connection: nativeConnection, namespace, taskQueue, db: database.db, temporal: client, workflowBundlePath: inject('workflowBundlePath') });
       stack.worker = worker;
       run = worker.run();
     },
@@ -93,6 +93,7 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
         adminToken: appOptions.adminToken ?? null,
         maxBodyBytes: appOptions.maxBodyBytes ?? 1_048_576,
         shipstation: { ...loadConfig({}).shipstation, publicBaseUrl: 'http://connector.test', ...appOptions.shipstation },
+        temporalSettings: { taskQueue, namespace, uiUrl: 'http://temporal-ui.test' },
         logger: pino({ level: 'silent' }),
       });
     },

@@ -1,0 +1,216 @@
+/**
+ * Ops API (admin token): find orders across merchants, act on one, bulk-retry stuck ones through a
+ * durable workflow, and replay a stored ShipNotice. The CLI (`npm run ops -- orders ...`) uses it.
+ */
+import { createHash } from 'node:crypto';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { UpdateDefinition } from '@temporalio/common';
+import { and, eq } from 'drizzle-orm';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../../db/client';
+import { findConfirmation } from '../../db/confirmations';
+import { findOrderById, findOrderByNumber, listOrders } from '../../db/orders';
+import { shipmentNotices } from '../../db/schema';
+import { parseDuration } from '../../domain/dates';
+import { ORDER_STATUSES, STUCK_REASONS, type OrderState } from '../../domain/order';
+import { isBlankNoticeBody, mergeNoticeWithQuery, parseShipNotice, toShipmentReport } from '../../domain/shipstation/shipnotify';
+import type { BulkRetryReport } from '../../activities/bulk-retry';
+import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type RequestEnvelope } from '../../workflows/messages';
+import { badRequest, conflict, notFound } from '../errors';
+import { OrderClosedError, type OrderGateway } from '../order-gateway';
+import { text } from '../order-payload';
+import { orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
+import { errorResponses, json } from './common';
+
+const admin = { tags: ['ops'], security: [{ adminToken: [] }] };
+const OrderParams = z.object({ merchant: text(50).min(1), orderNumber: text(50).min(1) });
+const Duration = z.string().refine((v) => (parseDuration(v) ?? 0) > 0, { message: 'a duration such as 30m, 4h or 3d' });
+
+const BulkRetryReportSchema = z
+  .object({
+    workflowId: z.string(),
+    matched: z.number(),
+    retried: z.number(),
+    refused: z.array(z.object({ merchantId: z.string(), orderNumber: z.string(), reason: z.string() })),
+  })
+  .openapi('BulkRetryReport');
+
+export interface OpsDeps {
+  db: Db;
+  gateway: OrderGateway;
+  temporal: Client;
+  taskQueue: string;
+  namespace: string;
+  temporalUiUrl: string;
+}
+
+export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
+  const { db, gateway, temporal } = deps;
+  const uiLink = (workflowId: string) => `${deps.temporalUiUrl}/namespaces/${encodeURIComponent(deps.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  const existing = async (merchant: string, orderNumber: string) => {
+    const record = await findOrderByNumber(db, merchant, orderNumber);
+    if (!record) throw notFound(`merchant ${merchant} has no order ${orderNumber}`);
+    return record;
+  };
+
+  app.openapi(
+    createRoute({
+      ...admin,
+      method: 'get',
+      path: '/orders',
+      summary: 'Orders across merchants: stuck ones, by status, merchant, reason or source',
+      request: {
+        query: z.object({
+          merchant: text(50).optional(),
+          status: z.enum(ORDER_STATUSES).optional(),
+          stuck: z.enum(['true', 'false']).optional(),
+          reason: z.enum(STUCK_REASONS).optional(),
+          source: text(50).optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+        }),
+      },
+      responses: { 200: json(z.object({ orders: z.array(OrderSummarySchema.extend({ merchantId: z.string(), stuckDetail: z.string().nullable() })) }), 'Orders'), ...errorResponses },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const rows = await listOrders(db, {
+        ...(q.merchant ? { merchantId: q.merchant } : {}),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.stuck ? { stuck: q.stuck === 'true' } : {}),
+        ...(q.reason ? { stuckReason: q.reason } : {}),
+        ...(q.source ? { source: q.source } : {}),
+        limit: q.limit,
+      });
+      return c.json({ orders: rows.map((o) => ({ ...orderSummary(o), merchantId: o.merchantId, stuckDetail: o.stuckDetail })) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...admin,
+      method: 'get',
+      path: '/orders/{merchant}/{orderNumber}',
+      summary: 'One order: state, timeline, shipments and its Temporal Web UI link',
+      request: { params: OrderParams },
+      responses: { 200: json(OrderViewSchema.extend({ merchantId: z.string(), temporalUrl: z.string() }), 'The order'), ...errorResponses },
+    }),
+    async (c) => {
+      const { merchant, orderNumber } = c.req.valid('param');
+      const record = await existing(merchant, orderNumber);
+      return c.json({ ...orderView(record), merchantId: merchant, temporalUrl: uiLink(record.order.workflowId) }, 200);
+    },
+  );
+
+  const actions: [string, UpdateDefinition<OrderState, [RequestEnvelope & { reason?: string }]>, boolean][] = [
+    ['retry', retryUpdate, false],
+    ['resend', resendUpdate, false],
+    ['release', releaseUpdate, false],
+    ['hold', holdUpdate as never, true],
+    ['cancel', cancelUpdate as never, true],
+  ];
+  for (const [action, update, withReason] of actions) {
+    app.openapi(
+      createRoute({
+        ...admin,
+        method: 'post',
+        path: `/orders/{merchant}/{orderNumber}/${action}`,
+        summary: `${action[0]!.toUpperCase()}${action.slice(1)} one order`,
+        request: {
+          params: OrderParams,
+          ...(withReason ? { body: { content: { 'application/json': { schema: z.object({ reason: text(500).min(1) }).strict() } }, required: true } } : {}),
+        },
+        responses: { 200: json(OrderViewSchema, 'Accepted; the order as it now is'), ...errorResponses },
+      }),
+      async (c) => {
+        const { merchant, orderNumber } = c.req.valid('param');
+        await existing(merchant, orderNumber);
+        const args = withReason ? { reason: (c.req.valid('json' as never) as { reason: string }).reason } : {};
+        try {
+          await gateway.request({ merchantId: merchant, orderNumber }, update, args);
+        } catch (error) {
+          if (!(error instanceof OrderClosedError)) throw error;
+          const { order } = await existing(merchant, orderNumber);
+          throw conflict(`order ${orderNumber} is ${order.status} and closed; nothing changed`);
+        }
+        return c.json(orderView(await existing(merchant, orderNumber)), 200);
+      },
+    );
+  }
+
+  app.openapi(
+    createRoute({
+      ...admin,
+      method: 'post',
+      path: '/orders/retry',
+      summary: 'Retry every stuck order that matches (merchant, reason, stuck for at least); durable, with a report',
+      request: {
+        body: {
+          content: { 'application/json': { schema: z.object({ merchant: text(50).optional(), reason: z.enum(STUCK_REASONS).optional(), stuckFor: Duration.optional() }).strict() } },
+          required: true,
+        },
+      },
+      responses: { 200: json(BulkRetryReportSchema, 'What was retried and what was refused, and why'), ...errorResponses },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const filter = {
+        ...(body.merchant ? { merchantId: body.merchant } : {}),
+        ...(body.reason ? { reason: body.reason } : {}),
+        ...(body.stuckFor ? { stuckForMs: parseDuration(body.stuckFor)! } : {}),
+      };
+      const digest = createHash('sha256').update(JSON.stringify(filter)).digest('hex').slice(0, 10);
+      const workflowId = `bulk-retry:${new Date().toISOString()}:${digest}`;
+      const report = await temporal.workflow.execute<(f: typeof filter) => Promise<BulkRetryReport>>('bulkRetryWorkflow', {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        args: [filter],
+        staticSummary: `Bulk retry of stuck orders${body.merchant ? ` of ${body.merchant}` : ''}${body.reason ? ` (${body.reason})` : ''}`,
+      });
+      return c.json({ workflowId, ...report }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...admin,
+      method: 'post',
+      path: '/shipments/{id}/replay',
+      summary: 'Re-run a stored ShipNotice through the same idempotent path (unmatched units are matched against the order as it is now)',
+      request: { params: z.object({ id: z.string().regex(/^\d{1,15}$/) }) },
+      responses: { 200: json(z.object({ id: z.string(), orderNumber: z.string(), replayed: z.literal(true) }), 'Replayed'), ...errorResponses },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const shipment = await findConfirmation(db, null, Number(id));
+      if (!shipment) throw notFound(`no shipment ${id}`);
+      const [stored] = await db
+        .select()
+        .from(shipmentNotices)
+        .where(and(eq(shipmentNotices.orderId, shipment.orderId), eq(shipmentNotices.shipmentKey, shipment.shipmentKey)));
+      if (!stored) throw conflict(`shipment ${id} did not come from a stored ShipNotice; there is nothing to replay`);
+      const params = new URLSearchParams(stored.query);
+      const query = {
+        order_number: params.get('order_number') ?? undefined,
+        carrier: params.get('carrier') ?? undefined,
+        service: params.get('service') ?? undefined,
+        tracking_number: params.get('tracking_number') ?? undefined,
+      };
+      let notice = null;
+      if (!isBlankNoticeBody(stored.body)) {
+        const parsed = parseShipNotice(stored.body);
+        if (!parsed.ok) throw badRequest(`the stored notice no longer parses: ${parsed.reason}`);
+        notice = parsed.notice;
+      }
+      const { report, details } = toShipmentReport(mergeNoticeWithQuery(notice, query), shipment.shipmentKey);
+      const record = await findOrderById(db, shipment.orderId);
+      if (!record) throw notFound(`order ${shipment.orderNumber} is gone`);
+      await gateway.reportShipment(
+        { merchantId: record.order.merchantId, orderNumber: record.order.orderNumber, orderId: record.order.orderId },
+        { ...report, details, reportedVia: 'replay' },
+      );
+      return c.json({ id, orderNumber: shipment.orderNumber, replayed: true as const }, 200);
+    },
+  );
+
+  return app;
+}
