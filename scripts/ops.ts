@@ -1,14 +1,7 @@
 /**
- * Ops CLI (`npm run ops -- <command>`), talking to the running API's admin endpoints, so it works the
- * same against `make dev` (embedded PGlite, one process) and production.
- *
- *   connections create --merchant M [--source S] [--json]
- *   connections list --merchant M [--json]
- *   connections rotate <username> [--json]
- *   connections disable <username> --reason R
- *   connections enable <username>
- *   connections log <username> [--limit N] [--json]
- *   connections test <username> [--password P] [--days N]
+ * Ops CLI (`npm run ops -- <group> <command>`, `--help` anywhere), talking to the running API's admin
+ * and ops endpoints, so it works the same against `make dev` (embedded PGlite, one process) and
+ * production. Tables by default, `--json` for scripts. Commands: see COMMANDS below.
  *
  * API_URL (default http://localhost:$PORT) and ADMIN_TOKEN (default: $DATA_DIR/admin-token, as kept
  * by `make dev`) say where and who.
@@ -21,15 +14,6 @@ import { shipStationStatusFields } from '../domain/order';
 import { formatShipStationDate } from '../domain/dates';
 
 class UsageError extends Error {}
-
-const USAGE = `usage: npm run ops -- connections <create|list|rotate|disable|enable|log|test> ...
-  connections create --merchant M [--source S] [--json]
-  connections list --merchant M [--json]
-  connections rotate <username> [--json]
-  connections disable <username> --reason R
-  connections enable <username>
-  connections log <username> [--limit N] [--json]
-  connections test <username> [--password P | SS_PASSWORD=P] [--days N]`;
 
 const apiUrl = () => (process.env.API_URL?.trim() || `http://localhost:${process.env.PORT?.trim() || 3000}`).replace(/\/+$/, '');
 
@@ -117,9 +101,184 @@ async function testConnection(username: string, password: string, days: number):
   ].join('\n');
 }
 
+/** A plain text table: the default output of list commands (`--json` for machines). */
+export function table(rows: Record<string, unknown>[], columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
+}
+
+interface Command {
+  usage: string;
+  run(args: { positionals: string[]; values: Record<string, string | boolean | undefined>; json: boolean }): Promise<void>;
+}
+
+const path2 = (...parts: string[]) => parts.map(encodeURIComponent).join('/');
+
+const ORDER_COLUMNS = ['merchantId', 'orderNumber', 'status', 'stuck', 'lastModified', 'source'];
+const orderRow = (o: any) => ({ ...o, stuck: o.stuck ? `${o.stuck.reason} since ${o.stuck.since}${o.stuckDetail ? ` (${o.stuckDetail})` : ''}` : '' });
+
+function orderSheet(o: any): string {
+  return [
+    `Order ${o.orderNumber} (${o.merchantId}), OrderID ${o.orderId}`,
+    `  status        ${o.status} since ${o.statusSince}${o.hold ? ` (hold: ${o.hold.reason}, returns to ${o.hold.returnsTo})` : ''}`,
+    `  stuck         ${o.stuck ? `${o.stuck.reason} since ${o.stuck.since}` : 'no'}`,
+    `  LastModified  ${o.lastModified}`,
+    `  Temporal UI   ${o.temporalUrl}`,
+    '',
+    'Lines',
+    table(o.lines.map((l: any) => ({ ...l, shipped: `${l.shipped}/${l.quantity}` })), ['lineId', 'sku', 'name', 'shipped', 'adjustment']),
+    '',
+    'Shipments',
+    table(o.shipments.map((s: any) => ({ ...s, lines: s.lines.map((l: any) => `${l.lineId}x${l.quantity}`).join(' '), confirmed: s.confirmationDeliveredAt ?? '' })), ['carrier', 'service', 'trackingNumber', 'shipDate', 'lines', 'confirmed']),
+    '',
+    'Timeline',
+    table(o.timeline.map((e: any) => ({ ...e, change: e.to ? `${e.from ?? ''} -> ${e.to}` : '' })), ['at', 'event', 'change', 'detail']),
+    ...(o.flags.length ? ['', 'Flags', table(o.flags, ['at', 'code', 'detail'])] : []),
+  ].join('\n');
+}
+
+const needArgs = (positionals: string[], n: number, usage: string) => {
+  if (positionals.length < n) throw new UsageError(`missing arguments\nusage: ${usage}`);
+  return positionals;
+};
+
+const orderAction = (action: string, withReason: boolean): Command => ({
+  usage: `npm run ops -- orders ${action} <merchant> <orderNumber>${withReason ? ' --reason R' : ''} [--json]`,
+  async run({ positionals, values, json }) {
+    const [merchant, number] = needArgs(positionals, 2, this.usage);
+    if (withReason && typeof values.reason !== 'string') throw new UsageError(`orders ${action} needs --reason R`);
+    const order = await admin('POST', `/api/ops/orders/${path2(merchant!, number!)}/${action}`, withReason ? { reason: values.reason } : undefined);
+    print(json, order, () => `${order.orderNumber}: ${action} accepted; status ${order.status}${order.stuck ? `, stuck ${order.stuck.reason}` : ''}`);
+  },
+});
+
+const COMMANDS: Record<string, Command> = {
+  'orders list': {
+    usage: 'npm run ops -- orders list [--stuck] [--status S] [--merchant M] [--reason R] [--source S] [--limit N] [--json]',
+    async run({ values, json }) {
+      const query = new URLSearchParams();
+      if (values.stuck) query.set('stuck', 'true');
+      for (const key of ['status', 'merchant', 'reason', 'source', 'limit'] as const) if (typeof values[key] === 'string') query.set(key, values[key] as string);
+      const { orders } = await admin('GET', `/api/ops/orders?${query}`);
+      print(json, orders, () => table(orders.map(orderRow), ORDER_COLUMNS));
+    },
+  },
+  'orders show': {
+    usage: 'npm run ops -- orders show <merchant> <orderNumber> [--json]',
+    async run({ positionals, json }) {
+      const [merchant, number] = needArgs(positionals, 2, this.usage);
+      const order = await admin('GET', `/api/ops/orders/${path2(merchant!, number!)}`);
+      print(json, order, () => orderSheet(order));
+    },
+  },
+  'orders retry': {
+    usage: 'npm run ops -- orders retry <merchant> <orderNumber> | --all-stuck [--merchant M] [--reason R] [--stuck-for 2h] [--json]',
+    async run(args) {
+      if (!args.values['all-stuck']) return orderAction('retry', false).run(args);
+      const body = {
+        ...(typeof args.values.merchant === 'string' ? { merchant: args.values.merchant } : {}),
+        ...(typeof args.values.reason === 'string' ? { reason: args.values.reason } : {}),
+        ...(typeof args.values['stuck-for'] === 'string' ? { stuckFor: args.values['stuck-for'] } : {}),
+      };
+      const report = await admin('POST', '/api/ops/orders/retry', body);
+      print(args.json, report, () =>
+        [
+          `bulk retry ${report.workflowId}: ${report.matched} matched, ${report.retried} retried, ${report.refused.length} refused`,
+          ...(report.refused.length ? [table(report.refused, ['merchantId', 'orderNumber', 'reason'])] : []),
+        ].join('\n'),
+      );
+    },
+  },
+  'orders resend': orderAction('resend', false),
+  'orders release': orderAction('release', false),
+  'orders hold': orderAction('hold', true),
+  'orders cancel': orderAction('cancel', true),
+  'shipments replay': {
+    usage: 'npm run ops -- shipments replay <shipmentId> [--json]',
+    async run({ positionals, json }) {
+      const [id] = needArgs(positionals, 1, this.usage);
+      const result = await admin('POST', `/api/ops/shipments/${encodeURIComponent(id!)}/replay`);
+      print(json, result, () => `shipment ${id} of order ${result.orderNumber} replayed (a notice already fully recorded changes nothing)`);
+    },
+  },
+  'connections create': {
+    usage: 'npm run ops -- connections create --merchant M [--source S] [--json]',
+    async run({ values, json }) {
+      if (typeof values.merchant !== 'string') throw new UsageError(`needs --merchant M\nusage: ${this.usage}`);
+      const created = await admin('POST', `/api/admin/merchants/${encodeURIComponent(values.merchant)}/connections`, typeof values.source === 'string' ? { source: values.source } : {});
+      print(json, created, () => connectionSheet(created));
+    },
+  },
+  'connections list': {
+    usage: 'npm run ops -- connections list --merchant M [--json]',
+    async run({ values, json }) {
+      if (typeof values.merchant !== 'string') throw new UsageError(`needs --merchant M\nusage: ${this.usage}`);
+      const { connections } = await admin('GET', `/api/admin/merchants/${encodeURIComponent(values.merchant)}/connections`);
+      print(json, connections, () => (connections.length ? connections.map(connectionLine).join('\n') : 'no connections'));
+    },
+  },
+  'connections rotate': {
+    usage: 'npm run ops -- connections rotate <username> [--json]',
+    async run({ positionals, json }) {
+      const [username] = needArgs(positionals, 1, this.usage);
+      const rotated = await admin('POST', `/api/admin/connections/${encodeURIComponent(username!)}/rotate-password`);
+      print(json, rotated, () => connectionSheet(rotated));
+    },
+  },
+  'connections disable': {
+    usage: 'npm run ops -- connections disable <username> --reason R',
+    async run({ positionals, values, json }) {
+      const [username] = needArgs(positionals, 1, this.usage);
+      if (typeof values.reason !== 'string') throw new UsageError('connections disable needs --reason R (ShipStation shows it to the merchant)');
+      print(json, await admin('POST', `/api/admin/connections/${encodeURIComponent(username!)}/disable`, { reason: values.reason }), () => `${username} disabled`);
+    },
+  },
+  'connections enable': {
+    usage: 'npm run ops -- connections enable <username>',
+    async run({ positionals, json }) {
+      const [username] = needArgs(positionals, 1, this.usage);
+      print(json, await admin('POST', `/api/admin/connections/${encodeURIComponent(username!)}/enable`), () => `${username} enabled`);
+    },
+  },
+  'connections log': {
+    usage: 'npm run ops -- connections log <username> [--limit N] [--json]',
+    async run({ positionals, values, json }) {
+      const [username] = needArgs(positionals, 1, this.usage);
+      const limit = typeof values.limit === 'string' ? values.limit : '50';
+      const log = await admin('GET', `/api/admin/connections/${encodeURIComponent(username!)}/log?limit=${encodeURIComponent(limit)}`);
+      print(json, log, () =>
+        [
+          connectionLine(log.connection),
+          table(
+            log.requests.map((r: any) => ({ ...r, what: r.windowStart ? `${r.windowStart}..${r.windowEnd} p${r.page ?? '?'}` : (r.orderNumber ?? '') })),
+            ['at', 'action', 'status', 'durationMs', 'what', 'error'],
+          ),
+        ].join('\n'),
+      );
+    },
+  },
+  'connections test': {
+    usage: 'npm run ops -- connections test <username> [--password P | SS_PASSWORD=P] [--days N]',
+    async run({ positionals, values }) {
+      const [username] = needArgs(positionals, 1, this.usage);
+      const password = typeof values.password === 'string' ? values.password : process.env.SS_PASSWORD;
+      if (!password) throw new UsageError('connections test needs the connection password: --password P or SS_PASSWORD=P (only its hash is stored)');
+      console.log(await testConnection(username!, password, Number(typeof values.days === 'string' ? values.days : 30)));
+    },
+  },
+};
+
+const OVERVIEW = ['usage: npm run ops -- <group> <command> [options]   (--help on any command)', ...Object.values(COMMANDS).map((c) => `  ${c.usage.replace('npm run ops -- ', '')}`)].join('\n');
+
 export async function runOps(argv: string[]): Promise<void> {
   const [group, command, ...rest] = argv;
-  if (group !== 'connections' || !command) throw new UsageError(USAGE);
+  if (!group || group === '--help' || group === '-h' || group === 'help') return void console.log(OVERVIEW);
+  const entry = COMMANDS[`${group} ${command ?? ''}`];
+  if (!entry) throw new UsageError(`unknown command "${[group, command].filter(Boolean).join(' ')}"\n${OVERVIEW}`);
+  if (rest.includes('--help') || rest.includes('-h')) return void console.log(`usage: ${entry.usage}`);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
@@ -127,64 +286,17 @@ export async function runOps(argv: string[]): Promise<void> {
       merchant: { type: 'string' },
       source: { type: 'string' },
       reason: { type: 'string' },
+      status: { type: 'string' },
       password: { type: 'string' },
       limit: { type: 'string' },
       days: { type: 'string' },
+      'stuck-for': { type: 'string' },
+      stuck: { type: 'boolean' },
+      'all-stuck': { type: 'boolean' },
       json: { type: 'boolean', default: false },
     },
   });
-  const json = values.json ?? false;
-  const username = positionals[0];
-  const needUser = () => {
-    if (!username) throw new UsageError(`connections ${command} needs a <username>\n${USAGE}`);
-    return encodeURIComponent(username);
-  };
-  const needMerchant = () => {
-    if (!values.merchant) throw new UsageError(`connections ${command} needs --merchant M\n${USAGE}`);
-    return encodeURIComponent(values.merchant);
-  };
-
-  switch (command) {
-    case 'create': {
-      const created = await admin('POST', `/api/admin/merchants/${needMerchant()}/connections`, values.source ? { source: values.source } : {});
-      return print(json, created, () => connectionSheet(created));
-    }
-    case 'list': {
-      const { connections } = await admin('GET', `/api/admin/merchants/${needMerchant()}/connections`);
-      return print(json, connections, () => (connections.length ? connections.map(connectionLine).join('\n') : 'no connections'));
-    }
-    case 'rotate': {
-      const rotated = await admin('POST', `/api/admin/connections/${needUser()}/rotate-password`);
-      return print(json, rotated, () => connectionSheet(rotated));
-    }
-    case 'disable': {
-      if (!values.reason) throw new UsageError('connections disable needs --reason R (ShipStation shows it to the merchant)');
-      return print(json, await admin('POST', `/api/admin/connections/${needUser()}/disable`, { reason: values.reason }), () => `${username} disabled`);
-    }
-    case 'enable':
-      return print(json, await admin('POST', `/api/admin/connections/${needUser()}/enable`), () => `${username} enabled`);
-    case 'log': {
-      const limit = values.limit ?? '50';
-      const log = await admin('GET', `/api/admin/connections/${needUser()}/log?limit=${encodeURIComponent(limit)}`);
-      return print(json, log, () =>
-        [
-          connectionLine(log.connection),
-          ...log.requests.map(
-            (r: any) =>
-              `${r.at}  ${r.action.padEnd(10)} ${String(r.status)}  ${String(r.durationMs).padStart(5)} ms  ${r.windowStart ? `${r.windowStart}..${r.windowEnd} p${r.page ?? '?'}` : r.orderNumber ?? ''}${r.error ? `  ${r.error}` : ''}`,
-          ),
-        ].join('\n'),
-      );
-    }
-    case 'test': {
-      const password = values.password ?? process.env.SS_PASSWORD;
-      if (!password) throw new UsageError('connections test needs the connection password: --password P or SS_PASSWORD=P (only its hash is stored)');
-      console.log(await testConnection(decodeURIComponent(needUser()), password, Number(values.days ?? 30)));
-      return;
-    }
-    default:
-      throw new UsageError(USAGE);
-  }
+  await entry.run({ positionals, values, json: values.json === true });
 }
 
 if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
