@@ -188,24 +188,28 @@ export interface OrderRecord {
 }
 
 export async function findOrderByNumber(db: Db, merchantId: string, orderNumber: string): Promise<OrderRecord | null> {
-  const [order] = await db
-    .select()
-    .from(orders)
-    .where(and(eq(orders.merchantId, merchantId), eq(orders.orderNumber, orderNumber)));
-  return order ? withChildren(db, order) : null;
+  return readRecord(db, and(eq(orders.merchantId, merchantId), eq(orders.orderNumber, orderNumber))!);
 }
 
 export async function findOrderById(db: Db, orderId: string): Promise<OrderRecord | null> {
-  const [order] = await db.select().from(orders).where(eq(orders.orderId, orderId));
-  return order ? withChildren(db, order) : null;
+  return readRecord(db, eq(orders.orderId, orderId));
 }
 
-async function withChildren(db: Db, order: OrderRow): Promise<OrderRecord> {
-  const [lines, shipmentRows] = await Promise.all([
-    db.select().from(orderLines).where(eq(orderLines.orderId, order.orderId)).orderBy(asc(orderLines.position)),
-    db.select().from(shipments).where(eq(shipments.orderId, order.orderId)).orderBy(asc(shipments.recordedAt)),
-  ]);
-  return { order, lines, shipments: shipmentRows };
+/**
+ * The order row, its lines and shipments from one snapshot: read separately, a projection committing
+ * in between would pair new shipments with old shipped quantities.
+ */
+async function readRecord(db: Db, where: SQL): Promise<OrderRecord | null> {
+  return db.transaction(
+    async (tx) => {
+      const [order] = await tx.select().from(orders).where(where);
+      if (!order) return null;
+      const lines = await tx.select().from(orderLines).where(eq(orderLines.orderId, order.orderId)).orderBy(asc(orderLines.position));
+      const shipmentRows = await tx.select().from(shipments).where(eq(shipments.orderId, order.orderId)).orderBy(asc(shipments.recordedAt));
+      return { order, lines, shipments: shipmentRows };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
 }
 
 export interface OrderListFilter {
