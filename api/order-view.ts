@@ -39,7 +39,7 @@ export const OrderSummarySchema = z
     source: z.string().nullable(),
     total: z.string(),
     currency: z.string(),
-    stuck: z.object({ reason: z.enum(STUCK_REASONS), since: z.string() }).nullable(),
+    stuck: z.object({ reason: z.enum(STUCK_REASONS), since: z.string(), detail: z.string().optional() }).nullable(),
     createdAt: z.string(),
   })
   .openapi('OrderSummary');
@@ -66,7 +66,9 @@ export function orderSummary(o: OrderRow) {
     source: o.source,
     total: o.total,
     currency: o.currency,
-    stuck: o.stuckReason ? { reason: o.stuckReason as (typeof STUCK_REASONS)[number], since: toIso(o.stuckSince!) } : null,
+    stuck: o.stuckReason
+      ? { reason: o.stuckReason as (typeof STUCK_REASONS)[number], since: toIso(o.stuckSince!), ...(o.stuckDetail ? { detail: o.stuckDetail } : {}) }
+      : null,
     createdAt: toIso(o.createdAt),
   };
 }

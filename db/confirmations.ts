@@ -22,7 +22,7 @@ export interface ShipmentConfirmation {
   labelCreatedAt: string | null;
   shippingCost: string | null;
   lines: { lineId: string; sku: string; name: string; quantity: number }[];
-  /** Every unit of every (non-adjustment) line is now covered by shipments. */
+  /** With this shipment, every unit of every (non-adjustment) line was covered by shipments. */
   orderFullyShipped: boolean;
   recordedAt: string;
   acked: boolean;
@@ -33,10 +33,19 @@ type ShipmentJoin = { shipment: typeof shipments.$inferSelect; order: typeof ord
 async function toConfirmations(db: Db, rows: ShipmentJoin[]): Promise<ShipmentConfirmation[]> {
   if (rows.length === 0) return [];
   const orderIds = [...new Set(rows.map((r) => r.order.orderId))];
-  const lines = await db.select().from(orderLines).where(inArray(orderLines.orderId, orderIds));
+  const [lines, siblings] = await Promise.all([
+    db.select().from(orderLines).where(inArray(orderLines.orderId, orderIds)),
+    db.select({ orderId: shipments.orderId, id: shipments.id, lines: shipments.lines }).from(shipments).where(inArray(shipments.orderId, orderIds)),
+  ]);
   return rows.map(({ shipment: s, order: o }) => {
     const orderLinesOf = lines.filter((l) => l.orderId === o.orderId);
     const shippable = orderLinesOf.filter((l) => !l.adjustment);
+    // As of this shipment (it and the ones recorded before it), so the answer never changes later.
+    const shippedThen = new Map<string, number>();
+    for (const sibling of siblings) {
+      if (sibling.orderId !== o.orderId || sibling.id > s.id) continue;
+      for (const l of sibling.lines) shippedThen.set(l.lineId, (shippedThen.get(l.lineId) ?? 0) + l.quantity);
+    }
     return {
       id: String(s.id),
       orderNumber: o.orderNumber,
@@ -53,7 +62,7 @@ async function toConfirmations(db: Db, rows: ShipmentJoin[]): Promise<ShipmentCo
         const line = orderLinesOf.find((ol) => ol.lineId === l.lineId);
         return { lineId: l.lineId, sku: line?.sku ?? '', name: line?.name ?? '', quantity: l.quantity };
       }),
-      orderFullyShipped: shippable.length > 0 && shippable.every((l) => l.shippedQuantity >= l.quantity),
+      orderFullyShipped: shippable.length > 0 && shippable.every((l) => (shippedThen.get(l.lineId) ?? 0) >= l.quantity),
       recordedAt: toIso(s.recordedAt),
       acked: s.confirmationDeliveredAt !== null,
     };

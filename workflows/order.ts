@@ -140,13 +140,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   /** Shipments whose confirmation this run has sent on its way (or found to be picked up). */
   const delivering = new Set<string>();
-  let deliveriesInFlight = 0;
+  const inFlight = new Set<string>();
   const deliverConfirmations = () => {
     for (const shipment of undeliveredShipments(state!)) {
       if (delivering.has(shipment.shipmentKey)) continue;
       delivering.add(shipment.shipmentKey);
-      deliveriesInFlight++;
-      void deliverOne(shipment.shipmentKey, shipment.trackingNumber).finally(() => deliveriesInFlight--);
+      inFlight.add(shipment.shipmentKey);
+      void deliverOne(shipment.shipmentKey, shipment.trackingNumber).finally(() => inFlight.delete(shipment.shipmentKey));
     }
   };
   const deliverOne = async (shipmentKey: string, tracking: string | undefined) => {
@@ -218,9 +218,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   handleRequest(updateOrderUpdate, (s, { changes }) => checkUpdateOrder(s, changes), (s, { changes }, at) => applyUpdateOrder(s, changes, at));
   handleRequest(retryUpdate, checkRetry, (s, _, at) => {
     const reason = s.stuck?.reason;
-    // Redeliver now: undelivered confirmations are sent again by the main loop.
+    // Redeliver now: undelivered confirmations are sent again by the main loop (one still being
+    // retried by its activity keeps going; a second delivery would only duplicate it).
     if (reason === 'confirmation_undelivered' || reason === 'confirmation_rejected') {
-      for (const shipment of undeliveredShipments(s)) delivering.delete(shipment.shipmentKey);
+      for (const shipment of undeliveredShipments(s)) if (!inFlight.has(shipment.shipmentKey)) delivering.delete(shipment.shipmentKey);
     }
     return applyRetry(s, at);
   });
@@ -295,19 +296,19 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       continue;
     }
     deliverConfirmations();
-    if (workflowInfo().continueAsNewSuggested && allHandlersFinished() && deliveriesInFlight === 0) {
+    if (workflowInfo().continueAsNewSuggested && allHandlersFinished() && inFlight.size === 0) {
       await continueAsNew<typeof orderWorkflow>({ kind: 'continued', state: state!, version, settings });
     }
 
     const seen = version;
-    const wake = () => version !== seen || (workflowInfo().continueAsNewSuggested && allHandlersFinished() && deliveriesInFlight === 0);
+    const wake = () => version !== seen || (workflowInfo().continueAsNewSuggested && allHandlersFinished() && inFlight.size === 0);
     const terminal = isTerminal(state!.status);
     const deadline = terminal ? null : currentDeadline(state!, settings.deadlines);
     if (terminal) {
       const quiet = !(await condition(wake, settings.terminalGraceMs, {
         summary: `grace period ${describeDuration(settings.terminalGraceMs)} for late facts`,
       }));
-      if (quiet && allHandlersFinished() && deliveriesInFlight === 0) break;
+      if (quiet && allHandlersFinished() && inFlight.size === 0) break;
     } else if (deadline) {
       const wait = Math.max(1, deadline.at - Date.now());
       const timedOut = !(await condition(wake, wait, {
