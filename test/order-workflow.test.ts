@@ -210,8 +210,10 @@ describe('deadlines, retry and late facts', () => {
     expect(stuck.status).toBe('pending');
     expect(stuck.lastModified).toBe(state.lastModified);
 
-    const description = await stack.client.workflow.getHandle(orderWorkflowId(ref.merchantId, ref.orderNumber)).describe();
-    expect(description.typedSearchAttributes.get(StuckReasonKey)).toBe('not_exported');
+    // Search attributes follow the projection in the next workflow task.
+    const handle = stack.client.workflow.getHandle(orderWorkflowId(ref.merchantId, ref.orderNumber));
+    const described = await eventually(() => handle.describe(), (d) => d.typedSearchAttributes.get(StuckReasonKey) !== undefined);
+    expect(described.typedSearchAttributes.get(StuckReasonKey)).toBe('not_exported');
 
     const { retryUpdate } = await import('../workflows/messages');
     const retried = await stack.gateway.request(ref, retryUpdate, {});
