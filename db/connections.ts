@@ -95,10 +95,18 @@ export async function exportSnapshot(
   db: Db,
   connection: ConnectionRow,
   window: { start: Date; end: Date },
-  options: { ttlMs: number; maxClockSkewMs: number },
+  options: { ttlMs: number; maxClockSkewMs: number; dryRun?: boolean },
 ): Promise<Snapshot> {
   const start = window.start.toISOString();
   const end = window.end.toISOString();
+  const matching = (q: Db) =>
+    q
+      .select({ orderId: orders.orderId })
+      .from(orders)
+      .where(and(connectionScope(connection), gte(orders.lastModified, start), lte(orders.lastModified, end)))
+      .orderBy(orders.lastModified, orders.orderId);
+  // A dry run (ops' connection test) shows what ShipStation would get and records nothing.
+  if (options.dryRun) return { id: 'dry-run', orderIds: (await matching(db)).map((r) => r.orderId), reused: false };
   const freshAfter = new Date(Date.now() - options.ttlMs).toISOString();
   const [reusable] = await db
     .select({ id: exportSnapshots.id, orderIds: exportSnapshots.orderIds })
@@ -110,11 +118,7 @@ export async function exportSnapshot(
 
   return db.transaction(async (tx) => {
     await lockForExport(tx, connection.merchantId);
-    const rows = await tx
-      .select({ orderId: orders.orderId })
-      .from(orders)
-      .where(and(connectionScope(connection), gte(orders.lastModified, start), lte(orders.lastModified, end)))
-      .orderBy(orders.lastModified, orders.orderId);
+    const rows = await matching(tx as unknown as Db);
     const orderIds = rows.map((r) => r.orderId);
     const id = `snap_${randomToken(9)}`;
     await tx.insert(exportSnapshots).values({ id, connectionId: connection.id, windowStart: start, windowEnd: end, orderIds });

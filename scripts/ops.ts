@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { XMLParser } from 'fast-xml-parser';
 import { shipStationStatusFields } from '../domain/order';
 import { formatShipStationDate } from '../domain/dates';
+import { DRY_RUN_HEADER } from '../api/shipstation/credentials';
 
 class UsageError extends Error {}
 
@@ -83,7 +84,8 @@ async function testConnection(username: string, password: string, days: number):
   url.searchParams.set('end_date', formatShipStationDate(end));
   url.searchParams.set('page', '1');
   const started = performance.now();
-  const response = await fetch(url, { headers: { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } });
+  // A dry run: the same answer ShipStation would get, without marking anything as served.
+  const response = await fetch(url, { headers: { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`, [DRY_RUN_HEADER]: 'true' } });
   const ms = Math.round(performance.now() - started);
   const body = await response.text();
   const lines = [`GET ${url.pathname}?action=export&start_date=${url.searchParams.get('start_date')}&end_date=${url.searchParams.get('end_date')}&page=1`, `-> ${response.status} ${response.headers.get('content-type') ?? ''} in ${ms} ms`];

@@ -4,6 +4,12 @@
  * accepted; when both are present they must agree.
  */
 
+/**
+ * Sent by `npm run ops -- connections test`: the export answers exactly as to ShipStation but takes
+ * no snapshot, records no served window and marks nothing, so testing a connection changes nothing.
+ */
+export const DRY_RUN_HEADER = 'X-Connector-Dry-Run';
+
 export interface Credentials {
   username: string;
   password: string;

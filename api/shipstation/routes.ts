@@ -28,7 +28,7 @@ import type { Config } from '../../runtime/config';
 import type { Logger } from '../../runtime/logger';
 import { secretsEqual } from '../auth';
 import { NoWorkerError, TemporalUnavailableError, type OrderGateway } from '../order-gateway';
-import { maskedQuery, queryParam, readCredentials } from './credentials';
+import { DRY_RUN_HEADER, maskedQuery, queryParam, readCredentials } from './credentials';
 
 export interface ShipStationDeps {
   db: Db;
@@ -88,7 +88,8 @@ export function shipstationRoutes(deps: ShipStationDeps) {
     let outcome: Outcome;
     try {
       if (action === 'export') {
-        outcome = c.req.method === 'GET' || c.req.method === 'HEAD' ? await serveExport(connection, params) : text(405, 'export is a GET request', {}, { Allow: 'GET' });
+        const dryRun = c.req.header(DRY_RUN_HEADER)?.toLowerCase() === 'true';
+        outcome = c.req.method === 'GET' || c.req.method === 'HEAD' ? await serveExport(connection, params, dryRun) : text(405, 'export is a GET request', {}, { Allow: 'GET' });
       } else if (action === 'shipnotify') {
         outcome = c.req.method === 'POST' || c.req.method === 'GET' ? await receiveNotice(connection, params, c) : text(405, 'shipnotify is a POST request', {}, { Allow: 'POST, GET' });
       } else {
@@ -129,7 +130,7 @@ export function shipstationRoutes(deps: ShipStationDeps) {
   }
 
   /** One page of the connection's orders whose LastModified lies in the window. */
-  async function serveExport(connection: ConnectionRow, params: URLSearchParams): Promise<Outcome> {
+  async function serveExport(connection: ConnectionRow, params: URLSearchParams, dryRun: boolean): Promise<Outcome> {
     const parsed = exportWindow(queryParam(params, 'start_date'), queryParam(params, 'end_date'));
     if (!parsed.ok) return text(400, parsed.reason);
     const { window } = parsed;
@@ -138,7 +139,7 @@ export function shipstationRoutes(deps: ShipStationDeps) {
     if (!/^\d{1,6}$/.test(pageText) || Number(pageText) < 1) return text(400, `page "${pageText}" is not a page number (1, 2, ...)`, windowLog);
     const page = Number(pageText);
 
-    const snapshot = await exportSnapshot(db, connection, window, { ttlMs: settings.snapshotTtlMs, maxClockSkewMs: MAX_CLOCK_SKEW_MS });
+    const snapshot = await exportSnapshot(db, connection, window, { ttlMs: settings.snapshotTtlMs, maxClockSkewMs: MAX_CLOCK_SKEW_MS, dryRun });
     const pages = Math.max(1, Math.ceil(snapshot.orderIds.length / settings.pageSize));
     const pageIds = snapshot.orderIds.slice((page - 1) * settings.pageSize, page * settings.pageSize);
     const records = await loadExportPage(db, pageIds);
@@ -162,7 +163,7 @@ export function shipstationRoutes(deps: ShipStationDeps) {
       if (order.status === 'pending' || (order.status === 'on_hold' && order.heldFrom === 'pending')) marks.push(order.workflowId);
     }
     // Durable before ShipStation gets the page: if this fails, ShipStation gets 503, not orders we forget.
-    if (marks.length || refused.length) {
+    if (!dryRun && (marks.length || refused.length)) {
       await gateway.recordExportPage(`${snapshot.id}:${page}`, {
         exportKey: `${connection.username}:${snapshot.id}:${page}`,
         served: marks,
@@ -177,6 +178,7 @@ export function shipstationRoutes(deps: ShipStationDeps) {
         ...windowLog,
         page,
         detail: {
+          ...(dryRun ? { dryRun: true } : {}),
           pages,
           orders: served.length,
           markedServed: marks.length,
