@@ -1,10 +1,9 @@
 /**
- * Bulk retry of stuck orders, run by bulkRetryWorkflow so it is durable and visible in the Web UI:
- * selects stuck orders from the read model and sends each its `retry` request, a few at a time,
- * reporting what was retried and what was refused (and why). Re-running it after a crash is safe:
- * orders already retried are no longer stuck and are not selected again.
+ * Bulk retry of stuck orders, driven by bulkRetryWorkflow (durable, visible in the Web UI): one
+ * activity selects the stuck orders from the read model, then small batches send each its `retry`
+ * request. Each request names the reason it was selected for, so an order whose situation changed
+ * meanwhile refuses it instead of being retried blindly.
  */
-import { Context } from '@temporalio/activity';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import { listOrders } from '../db/orders';
@@ -19,22 +18,30 @@ export interface BulkRetryFilter {
   stuckForMs?: number;
 }
 
+export interface StuckOrderRef {
+  workflowId: string;
+  merchantId: string;
+  orderNumber: string;
+  reason: StuckReason;
+}
+
 export interface BulkRetryReport {
   matched: number;
   retried: number;
   refused: { merchantId: string; orderNumber: string; reason: string }[];
 }
 
-const CONCURRENCY = 8;
 const PAGE = 500;
+/** A bulk retry beyond this many orders is cut off (and says so); narrow the filter and run again. */
+export const BULK_RETRY_LIMIT = 10_000;
+const CONCURRENCY = 8;
 
 export function createBulkRetryActivities(db: Db, temporal: Client | null) {
   return {
-    async retryStuckOrders(filter: BulkRetryFilter): Promise<BulkRetryReport> {
-      if (!temporal) throw new Error('this worker has no Temporal client for bulk retries');
+    async selectStuckOrders(filter: BulkRetryFilter): Promise<StuckOrderRef[]> {
       const stuckBefore = filter.stuckForMs ? new Date(Date.now() - filter.stuckForMs).toISOString() : undefined;
       const selected: OrderRow[] = [];
-      for (let after: { createdAt: string; orderId: string } | undefined; ; ) {
+      for (let after: { createdAt: string; orderId: string } | undefined; selected.length < BULK_RETRY_LIMIT; ) {
         const page = await listOrders(db, {
           ...(filter.merchantId ? { merchantId: filter.merchantId } : {}),
           ...(filter.reason ? { stuckReason: filter.reason } : {}),
@@ -47,16 +54,27 @@ export function createBulkRetryActivities(db: Db, temporal: Client | null) {
         if (page.length < PAGE) break;
         after = { createdAt: page[page.length - 1]!.createdAt, orderId: page[page.length - 1]!.orderId };
       }
-      const report: BulkRetryReport = { matched: selected.length, retried: 0, refused: [] };
+      return selected.slice(0, BULK_RETRY_LIMIT).map((o) => ({
+        workflowId: o.workflowId,
+        merchantId: o.merchantId,
+        orderNumber: o.orderNumber,
+        reason: o.stuckReason as StuckReason,
+      }));
+    },
+
+    async retryOrders(orders: StuckOrderRef[]): Promise<Omit<BulkRetryReport, 'matched'>> {
+      if (!temporal) throw new Error('this worker has no Temporal client for bulk retries');
+      const report: Omit<BulkRetryReport, 'matched'> = { retried: 0, refused: [] };
       let next = 0;
       const worker = async () => {
-        while (next < selected.length) {
-          const order = selected[next++]!;
-          Context.current().heartbeat({ done: report.retried + report.refused.length });
+        while (next < orders.length) {
+          const order = orders[next++]!;
           try {
             const deadline = Date.now() + 20_000;
             await temporal.withDeadline(deadline, () =>
-              temporal.workflow.getHandle(order.workflowId).executeUpdate(retryUpdate, { args: [{ expiresAt: new Date(deadline - 2000).toISOString() }] }),
+              temporal.workflow
+                .getHandle(order.workflowId)
+                .executeUpdate(retryUpdate, { args: [{ expiresAt: new Date(deadline - 2000).toISOString(), reason: order.reason }] }),
             );
             report.retried++;
           } catch (error) {

@@ -9,6 +9,8 @@ import type { Client } from '@temporalio/client';
 import { createBulkRetryActivities } from './bulk-retry';
 import { createConfirmationActivities } from './confirmations';
 import { findOrderById, projectOrder as writeProjection, stateFromRecord, type ProjectionInput } from '../db/orders';
+import { findMerchant } from '../db/merchants';
+import type { DeadlineOverrides } from '../domain/lifecycle';
 import type { OrderState } from '../domain/order';
 
 /** `temporal` is needed only by the bulk retry (it sends requests to order workflows). */
@@ -36,9 +38,11 @@ export function createActivities(db: Db, temporal: Client | null = null) {
     },
 
     /** The read model's view of an order and its projected version, for reopening a closed workflow. */
-    async loadOrderState(orderId: string): Promise<{ state: OrderState; version: number } | null> {
+    async loadOrderState(orderId: string): Promise<{ state: OrderState; version: number; deadlines: DeadlineOverrides } | null> {
       const record = await findOrderById(db, orderId);
-      return record ? { state: stateFromRecord(record), version: record.order.version } : null;
+      if (!record) return null;
+      const merchant = await findMerchant(db, record.order.merchantId);
+      return { state: stateFromRecord(record), version: record.order.version, deadlines: merchant?.deadlines ?? {} };
     },
   };
 }

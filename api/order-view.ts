@@ -113,6 +113,7 @@ export function orderView({ order: o, lines, shipments }: OrderRecord) {
       adjustment: l.adjustment,
     })),
     shipments: shipments.map((s) => ({
+      id: String(s.id),
       shipmentKey: s.shipmentKey,
       carrier: s.carrier,
       service: s.service,
@@ -122,6 +123,8 @@ export function orderView({ order: o, lines, shipments }: OrderRecord) {
       shippingCost: s.shippingCost,
       lines: s.lines,
       details: s.details,
+      unmatched: s.unmatched,
+      deliveryRejected: s.deliveryRejected,
       reportedVia: s.reportedVia,
       recordedAt: toIso(s.recordedAt),
       confirmationDeliveredAt: s.confirmationDeliveredAt ? toIso(s.confirmationDeliveredAt) : null,

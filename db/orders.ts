@@ -158,11 +158,17 @@ export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ la
             reportedVia: s.reportedVia,
             recordedAt: s.recordedAt,
             confirmationDeliveredAt: s.confirmationDeliveredAt,
+            deliveryRejected: s.deliveryRejected ?? null,
           })),
         )
         .onConflictDoUpdate({
           target: [shipments.orderId, shipments.shipmentKey],
-          set: { confirmationDeliveredAt: excluded('confirmation_delivered_at'), lines: excluded('lines'), unmatched: excluded('unmatched') },
+          set: {
+            confirmationDeliveredAt: excluded('confirmation_delivered_at'),
+            lines: excluded('lines'),
+            unmatched: excluded('unmatched'),
+            deliveryRejected: excluded('delivery_rejected'),
+          },
         });
     }
     return { lastModified: toIso(written[0]!.lastModified), applied: true };
@@ -340,6 +346,7 @@ export function shipmentFromRow(s: ShipmentRow): ShipmentRecord {
     reportedVia: s.reportedVia,
     recordedAt: toIso(s.recordedAt),
     confirmationDeliveredAt: toIsoOrNull(s.confirmationDeliveredAt),
+    ...(s.deliveryRejected !== null ? { deliveryRejected: s.deliveryRejected } : {}),
   };
 }
 

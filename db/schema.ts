@@ -147,6 +147,7 @@ export const shipments = pgTable(
     reportedVia: text('reported_via').notNull(),
     recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' }).notNull(),
     confirmationDeliveredAt: timestamp('confirmation_delivered_at', { withTimezone: true, mode: 'string' }),
+    deliveryRejected: text('delivery_rejected'),
   },
   (t) => [primaryKey({ columns: [t.orderId, t.shipmentKey] })],
 );

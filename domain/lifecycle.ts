@@ -100,7 +100,17 @@ function transition(state: OrderState, to: OrderStatus, now: string, event: stri
   state.status = to;
   state.waitingSince = now;
   state.stuck = null;
+  keepRejectionVisible(state, now);
   if (STATUS_MAPPING[from].category !== STATUS_MAPPING[to].category) state.modifiedRevision++;
+}
+
+/**
+ * A confirmation the source's webhook refused stays a stuck reason until it is delivered or retried,
+ * whatever else happens to the order (a status change must not hide it).
+ */
+function keepRejectionVisible(state: OrderState, now: string) {
+  const rejected = state.shipments.find((s) => s.deliveryRejected && !s.confirmationDeliveredAt);
+  if (rejected && !state.stuck) state.stuck = { reason: 'confirmation_rejected', since: now, detail: rejected.deliveryRejected! };
 }
 
 function note(state: OrderState, now: string, event: string, detail?: string) {
@@ -227,8 +237,10 @@ export function applyUpdateOrder(state: OrderState, changes: OrderChanges, now: 
   return true;
 }
 
-export function checkRetry(state: OrderState): string | null {
-  return state.stuck ? null : `the order is not stuck (status ${state.status})`;
+export function checkRetry(state: OrderState, expectedReason?: StuckReason): string | null {
+  if (!state.stuck) return `the order is not stuck (status ${state.status})`;
+  if (expectedReason && state.stuck.reason !== expectedReason) return `the order is now stuck for ${state.stuck.reason}, not ${expectedReason}`;
+  return null;
 }
 
 /** Clears the stuck mark and does what the reason needs; the deadline starts counting again. */
@@ -237,6 +249,7 @@ export function applyRetry(state: OrderState, now: string): boolean {
   if (!reason) return false;
   state.stuck = null;
   state.waitingSince = now;
+  if (reason === 'confirmation_rejected') for (const s of state.shipments) delete s.deliveryRejected;
   // Re-offering means moving LastModified so that ShipStation's next poll picks the order up again;
   // for confirmations the workflow redelivers at once.
   const reoffer = reason === 'not_exported' || reason === 'no_shipment';
@@ -302,7 +315,7 @@ function applyUnitsShipped(state: OrderState, units: number, now: string) {
       transition(state, 'at_wms', now, 'partially shipped');
     } else if (state.status === 'on_hold' && state.heldFrom !== 'at_wms') {
       state.heldFrom = 'at_wms';
-    } else if (state.status === 'at_wms') {
+    } else if (state.status === 'at_wms' && state.stuck?.reason === 'no_shipment') {
       state.stuck = null;
     }
   }
@@ -381,6 +394,8 @@ export function applyConfirmationDelivered(state: OrderState, shipmentKey: strin
   const shipment = state.shipments.find((s) => s.shipmentKey === shipmentKey);
   if (!shipment || shipment.confirmationDeliveredAt) return false;
   shipment.confirmationDeliveredAt = now;
+  delete shipment.deliveryRejected;
+  if (state.stuck?.reason === 'confirmation_rejected' && !state.shipments.some((s) => s.deliveryRejected && !s.confirmationDeliveredAt)) state.stuck = null;
   note(state, now, 'confirmation delivered', shipment.trackingNumber ?? shipmentKey);
   if (state.status === 'shipped' && state.shipments.every((s) => s.confirmationDeliveredAt)) {
     transition(state, 'confirmed', now, 'confirmed');
@@ -414,6 +429,14 @@ export function applyStuck(state: OrderState, reason: StuckReason, now: string, 
   state.stuck = { reason, since: now, ...(detail ? { detail } : {}) };
   note(state, now, 'stuck', detail ? `${reason}: ${detail}` : reason);
   return true;
+}
+
+/** The source's webhook refused this shipment's confirmation: recorded on it, and the order is stuck. */
+export function applyDeliveryRejected(state: OrderState, shipmentKey: string, detail: string, now: string): boolean {
+  const shipment = state.shipments.find((s) => s.shipmentKey === shipmentKey);
+  if (!shipment || shipment.confirmationDeliveredAt) return false;
+  shipment.deliveryRejected = detail;
+  return applyStuck(state, 'confirmation_rejected', now, detail);
 }
 
 /** Shipments whose confirmation the order source has not received yet. */

@@ -182,6 +182,8 @@ export interface ShipmentRecord extends ShipmentDetails {
   recordedAt: string;
   /** When the detailed confirmation reached the order source; null while it has not. */
   confirmationDeliveredAt: string | null;
+  /** Why the source's webhook refused the confirmation, until it is retried or delivered. */
+  deliveryRejected?: string;
 }
 
 export const STUCK_REASONS = ['unpaid_too_long', 'not_exported', 'no_shipment', 'confirmation_undelivered', 'confirmation_rejected'] as const;

@@ -126,7 +126,7 @@ function orderSheet(o: any): string {
   return [
     `Order ${o.orderNumber} (${o.merchantId}), OrderID ${o.orderId}`,
     `  status        ${o.status} since ${o.statusSince}${o.hold ? ` (hold: ${o.hold.reason}, returns to ${o.hold.returnsTo})` : ''}`,
-    `  stuck         ${o.stuck ? `${o.stuck.reason} since ${o.stuck.since}` : 'no'}`,
+    `  stuck         ${o.stuck ? `${o.stuck.reason} since ${o.stuck.since}${o.stuck.detail ? ` (${o.stuck.detail})` : ''}` : 'no'}`,
     `  LastModified  ${o.lastModified}`,
     `  Temporal UI   ${o.temporalUrl}`,
     '',
@@ -134,7 +134,15 @@ function orderSheet(o: any): string {
     table(o.lines.map((l: any) => ({ ...l, shipped: `${l.shipped}/${l.quantity}` })), ['lineId', 'sku', 'name', 'shipped', 'adjustment']),
     '',
     'Shipments',
-    table(o.shipments.map((s: any) => ({ ...s, lines: s.lines.map((l: any) => `${l.lineId}x${l.quantity}`).join(' '), confirmed: s.confirmationDeliveredAt ?? '' })), ['carrier', 'service', 'trackingNumber', 'shipDate', 'lines', 'confirmed']),
+    table(
+      o.shipments.map((s: any) => ({
+        ...s,
+        lines: s.lines.map((l: any) => `${l.lineId}x${l.quantity}`).join(' '),
+        unmatched: (s.unmatched ?? []).map((u: any) => `${u.lineId ?? u.sku}x${u.quantity}`).join(' '),
+        confirmed: s.confirmationDeliveredAt ?? '',
+      })),
+      ['id', 'carrier', 'service', 'trackingNumber', 'shipDate', 'lines', 'unmatched', 'confirmed'],
+    ),
     '',
     'Timeline',
     table(o.timeline.map((e: any) => ({ ...e, change: e.to ? `${e.from ?? ''} -> ${e.to}` : '' })), ['at', 'event', 'change', 'detail']),
@@ -185,7 +193,12 @@ const COMMANDS: Record<string, Command> = {
         ...(typeof args.values.reason === 'string' ? { reason: args.values.reason } : {}),
         ...(typeof args.values['stuck-for'] === 'string' ? { stuckFor: args.values['stuck-for'] } : {}),
       };
-      const report = await admin('POST', '/api/ops/orders/retry', body);
+      let report = await admin('POST', '/api/ops/orders/retry', body);
+      // A long run answers with its workflow id first; follow it until the report is there.
+      while (report.status === 'running') {
+        await new Promise((r) => setTimeout(r, 2000));
+        report = await admin('GET', `/api/ops/bulk-retries/${encodeURIComponent(report.workflowId)}`);
+      }
       print(args.json, report, () =>
         [
           `bulk retry ${report.workflowId}: ${report.matched} matched, ${report.retried} retried, ${report.refused.length} refused`,
@@ -219,7 +232,12 @@ const COMMANDS: Record<string, Command> = {
     async run({ values, json }) {
       if (typeof values.merchant !== 'string') throw new UsageError(`needs --merchant M\nusage: ${this.usage}`);
       const { connections } = await admin('GET', `/api/admin/merchants/${encodeURIComponent(values.merchant)}/connections`);
-      print(json, connections, () => (connections.length ? connections.map(connectionLine).join('\n') : 'no connections'));
+      print(json, connections, () =>
+        table(
+          connections.map((c: any) => ({ ...c, scope: c.source ? `source ${c.source}` : 'whole account', state: c.disabled ? `disabled: ${c.disabled.reason}` : 'enabled' })),
+          ['username', 'scope', 'state', 'lastExportAt', 'lastShipnotifyAt'],
+        ),
+      );
     },
   },
   'connections rotate': {
@@ -278,10 +296,16 @@ const OVERVIEW = ['usage: npm run ops -- <group> <command> [options]   (--help o
 export async function runOps(argv: string[]): Promise<void> {
   const [group, command, ...rest] = argv;
   if (!group || group === '--help' || group === '-h' || group === 'help') return void console.log(OVERVIEW);
+  if (!command || command === '--help' || command === '-h') {
+    const inGroup = Object.entries(COMMANDS).filter(([name]) => name.startsWith(`${group} `));
+    if (inGroup.length) return void console.log(inGroup.map(([, c]) => `usage: ${c.usage}`).join('\n'));
+  }
   const entry = COMMANDS[`${group} ${command ?? ''}`];
   if (!entry) throw new UsageError(`unknown command "${[group, command].filter(Boolean).join(' ')}"\n${OVERVIEW}`);
   if (rest.includes('--help') || rest.includes('-h')) return void console.log(`usage: ${entry.usage}`);
-  const { values, positionals } = parseArgs({
+  let parsed;
+  try {
+    parsed = parseArgs({
     args: rest,
     allowPositionals: true,
     options: {
@@ -297,7 +321,11 @@ export async function runOps(argv: string[]): Promise<void> {
       'all-stuck': { type: 'boolean' },
       json: { type: 'boolean', default: false },
     },
-  });
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nusage: ${entry.usage}`);
+  }
+  const { values, positionals } = parsed;
   await entry.run({ positionals, values, json: values.json === true });
 }
 

@@ -91,8 +91,10 @@ describe('ops API', () => {
     await stack.gateway.request(ref, updateOrderUpdate, { changes: { lines } });
     await stack.gateway.request(ref, releaseUpdate, {});
 
-    const list = await shipstation.request('/api/shipments', { headers: { Authorization: `Bearer ${m.apiKey}` } });
-    const { shipments } = (await list.json()) as { shipments: { id: string }[] };
+    // Ops find the shipment id (and what it could not place) in the order they look at.
+    const shown = await call('GET', `/api/ops/orders/${m.id}/${ref.orderNumber}`);
+    expect(shown.body.shipments[0].unmatched).toEqual([{ sku: 'NEW-SKU', quantity: 1 }]);
+    const shipments = shown.body.shipments as { id: string }[];
     const replay = await call('POST', `/api/ops/shipments/${shipments[0]!.id}/replay`);
     expect(replay.status).toBe(200);
     const rematched = await eventually(() => readState(stack, m.id, ref.orderNumber), (s) => (s.shipped.L2 ?? 0) === 1);

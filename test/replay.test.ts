@@ -15,6 +15,8 @@ import { orderWorkflowId } from '../domain/order';
 import { cancelUpdate, holdUpdate, markPaidUpdate, releaseUpdate, retryUpdate, updateOrderUpdate } from '../workflows/messages';
 import { createOrder, eventually, orderPayload, readState } from './support/orders';
 import { startTestStack } from './support/stack';
+import { startWebhookReceiver } from './support/webhook-receiver';
+import { setConfirmationTarget } from '../db/confirmations';
 
 const HISTORIES = path.join(import.meta.dirname, 'histories');
 const recording = process.env.RECORD_HISTORIES === '1';
@@ -62,6 +64,25 @@ describe.runIf(recording)('recording histories', () => {
         await reopened.result();
         writeFileSync(path.join(HISTORIES, 'reopened-after-close.json'), historyToJSON(await reopened.fetchHistory()));
       }
+      // Push delivery: the receiver refuses once (stuck confirmation_rejected), then retry delivers.
+      {
+        const receiver = await startWebhookReceiver(() => ({ status: 400, body: 'bad payload' }));
+        try {
+          const pushMerchant = await stack.newMerchant('replay-push');
+          await setConfirmationTarget(stack.database.db, { merchantId: pushMerchant.id, source: null, mode: 'push', webhookUrl: receiver.url });
+          const { ref } = await createOrder(stack, pushMerchant.id, orderPayload({ orderNumber: 'replay-push' }));
+          await stack.gateway.markExported(ref, { exportKey: 'p1' });
+          await stack.gateway.reportShipment(ref, { shipmentKey: 'all', carrier: 'UPS', trackingNumber: '1ZPUSH', reportedVia: 'test' });
+          await eventually(() => readState(stack, ref.merchantId, ref.orderNumber), (s) => s.stuck?.reason === 'confirmation_rejected');
+          receiver.respond = () => ({ status: 200, body: 'ok' });
+          await stack.gateway.request(ref, retryUpdate, {});
+          const handle = stack.client.workflow.getHandle(orderWorkflowId(ref.merchantId, ref.orderNumber));
+          await handle.result();
+          writeFileSync(path.join(HISTORIES, 'push-rejected-then-retried.json'), historyToJSON(await handle.fetchHistory()));
+        } finally {
+          await receiver.close();
+        }
+      }
       for (const [name, play] of Object.entries(scenarios)) {
         const { ref } = await createOrder(stack, merchant.id, orderPayload({ paid: false, orderNumber: `replay-${name}` }));
         await play(ref);
@@ -79,7 +100,7 @@ describe('replaying committed histories', () => {
   const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
   it('has histories to replay', () => {
-    expect(files.length).toBeGreaterThanOrEqual(4);
+    expect(files.length).toBeGreaterThanOrEqual(5);
   });
 
   it.each(files)('%s replays deterministically', async (file) => {

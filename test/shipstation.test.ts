@@ -1482,14 +1482,17 @@ describe('ops CLI', () => {
 
     const log = await ops('connections', 'log', created.username);
     expect(log).toContain(created.username);
-    expect(log).toMatch(/export\s+200/);
+    // The connection test is a dry run: logged as such, and it does not count as ShipStation's last export.
+    expect(log).toMatch(/export-dry-run\s+200/);
     expect(log).not.toContain(created.password);
     const logJson = JSON.parse(await ops('connections', 'log', created.username, '--json'));
-    expect(logJson.requests[0]).toMatchObject({ action: 'export', status: 200, page: 1 });
+    expect(logJson.requests[0]).toMatchObject({ action: 'export-dry-run', status: 200, page: 1 });
+    expect(logJson.connection.lastExportAt).toBeNull();
 
     const list = await ops('connections', 'list', '--merchant', merchant.id);
     expect(list).toContain(created.username);
-    expect(list).toMatch(/last export 20\d\d-/);
+    expect(list).toMatch(/^username\s+scope\s+state\s+lastExportAt\s+lastShipnotifyAt$/m);
+    expect(list).toContain('whole account');
   });
 
   it('connections create refuses an overlapping scope with the reason', async () => {

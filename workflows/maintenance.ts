@@ -12,13 +12,23 @@ export async function purgeRequestLogWorkflow(olderThanDays: number): Promise<nu
   return purgeRequestLog(olderThanDays);
 }
 
-const { retryStuckOrders } = proxyActivities<ReturnType<typeof createActivities>>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
+const { selectStuckOrders, retryOrders } = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 3 },
 });
 
+/** Batches small enough that an activity retry repeats little; the report adds them up. */
+const BATCH = 50;
+
 /** Ops bulk retry: one durable run per request, its report as the result. */
 export async function bulkRetryWorkflow(filter: BulkRetryFilter): Promise<BulkRetryReport> {
-  return retryStuckOrders(filter);
+  const selected = await selectStuckOrders.executeWithOptions({ startToCloseTimeout: '5 minutes', summary: 'select the stuck orders' }, [filter]);
+  const report: BulkRetryReport = { matched: selected.length, retried: 0, refused: [] };
+  for (let i = 0; i < selected.length; i += BATCH) {
+    const batch = selected.slice(i, i + BATCH);
+    const part = await retryOrders.executeWithOptions({ startToCloseTimeout: '5 minutes', summary: `retry orders ${i + 1}-${i + batch.length} of ${selected.length}` }, [batch]);
+    report.retried += part.retried;
+    report.refused.push(...part.refused);
+  }
+  return report;
 }

@@ -4,7 +4,7 @@
  * (with validators); reads are the `state` query.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderChanges, OrderState, ShipmentReport } from '../domain/order';
+import type { OrderChanges, OrderState, ShipmentReport, StuckReason } from '../domain/order';
 
 /** Every update carries the caller's deadline: a worker that only gets to it later refuses it. */
 export interface RequestEnvelope {
@@ -28,7 +28,11 @@ export const holdUpdate = defineUpdate<OrderState, [ReasonRequest]>('hold');
 export const releaseUpdate = defineUpdate<OrderState, [RequestEnvelope]>('release');
 export const cancelUpdate = defineUpdate<OrderState, [ReasonRequest]>('cancel');
 export const updateOrderUpdate = defineUpdate<OrderState, [UpdateOrderRequest]>('updateOrder');
-export const retryUpdate = defineUpdate<OrderState, [RequestEnvelope]>('retry');
+export interface RetryRequest extends RequestEnvelope {
+  /** Retry only if the order is (still) stuck for this reason (bulk retries name what they selected). */
+  reason?: StuckReason;
+}
+export const retryUpdate = defineUpdate<OrderState, [RetryRequest]>('retry');
 export const resendUpdate = defineUpdate<OrderState, [RequestEnvelope]>('resend');
 
 export interface ExportedFact {

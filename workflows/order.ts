@@ -10,7 +10,9 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
+  isCancellation,
   condition,
   continueAsNew,
   log,
@@ -25,6 +27,7 @@ import type { createActivities } from '../activities';
 import {
   applyCancel,
   applyConfirmationDelivered,
+  applyDeliveryRejected,
   applyExported,
   applyExportRefused,
   applyHold,
@@ -46,6 +49,7 @@ import {
   currentDeadline,
   newOrderState,
   undeliveredShipments,
+  withDeadlineOverrides,
   type OrderSettings,
 } from '../domain/lifecycle';
 import { isTerminal, lineViews, STUCK_REASON_TEXT, type OrderContent, type OrderState } from '../domain/order';
@@ -112,7 +116,7 @@ export interface OrderWorkflowResult {
 }
 
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
-  const settings = input.settings;
+  let settings = input.settings;
   const now = () => new Date(Date.now()).toISOString();
 
   let state: OrderState | undefined =
@@ -140,13 +144,19 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   /** Shipments whose confirmation this run has sent on its way (or found to be picked up). */
   const delivering = new Set<string>();
-  const inFlight = new Set<string>();
+  /** The delivery attempt under way per shipment; a retry cancels it and starts afresh. */
+  const inFlight = new Map<string, CancellationScope>();
   const deliverConfirmations = () => {
     for (const shipment of undeliveredShipments(state!)) {
       if (delivering.has(shipment.shipmentKey)) continue;
       delivering.add(shipment.shipmentKey);
-      inFlight.add(shipment.shipmentKey);
-      void deliverOne(shipment.shipmentKey, shipment.trackingNumber).finally(() => inFlight.delete(shipment.shipmentKey));
+      const scope = new CancellationScope();
+      inFlight.set(shipment.shipmentKey, scope);
+      void scope
+        .run(() => deliverOne(shipment.shipmentKey, shipment.trackingNumber))
+        .finally(() => {
+          if (inFlight.get(shipment.shipmentKey) === scope) inFlight.delete(shipment.shipmentKey);
+        });
     }
   };
   const deliverOne = async (shipmentKey: string, tracking: string | undefined) => {
@@ -159,10 +169,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       // Pickup: the order source acks it through the API (the confirmationDelivered signal).
       if (result.mode === 'push' && applyConfirmationDelivered(state!, shipmentKey, now())) changed();
     } catch (error) {
+      if (isCancellation(error)) return; // a retry replaced this attempt
       const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : null;
       const detail = cause?.message ?? String(error);
       log.warn('confirmation not delivered', { orderNumber: s.orderNumber, shipmentKey, detail });
-      if (applyStuck(state!, 'confirmation_rejected', now(), detail)) changed();
+      if (applyDeliveryRejected(state!, shipmentKey, detail, now())) changed();
     }
   };
 
@@ -216,12 +227,16 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   handleRequest(releaseUpdate, checkRelease, (s, _, at) => applyRelease(s, at));
   handleRequest(cancelUpdate, checkCancel, (s, { reason }, at) => applyCancel(s, reason, at));
   handleRequest(updateOrderUpdate, (s, { changes }) => checkUpdateOrder(s, changes), (s, { changes }, at) => applyUpdateOrder(s, changes, at));
-  handleRequest(retryUpdate, checkRetry, (s, _, at) => {
+  handleRequest(retryUpdate, (s, { reason }) => checkRetry(s, reason), (s, _, at) => {
     const reason = s.stuck?.reason;
-    // Redeliver now: undelivered confirmations are sent again by the main loop (one still being
-    // retried by its activity keeps going; a second delivery would only duplicate it).
+    // Redeliver now: an attempt still backing off is cancelled, and the main loop starts a new one
+    // (same idempotency key, so the receiver still sees one shipment).
     if (reason === 'confirmation_undelivered' || reason === 'confirmation_rejected') {
-      for (const shipment of undeliveredShipments(s)) if (!inFlight.has(shipment.shipmentKey)) delivering.delete(shipment.shipmentKey);
+      for (const shipment of undeliveredShipments(s)) {
+        inFlight.get(shipment.shipmentKey)?.cancel();
+        inFlight.delete(shipment.shipmentKey);
+        delivering.delete(shipment.shipmentKey);
+      }
     }
     return applyRetry(s, at);
   });
@@ -252,11 +267,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   // ---- reopening a closed order ------------------------------------------------------------------
   if (input.kind === 'reopen') {
-    const loaded = await loadOrderState(input.orderId);
+    const loaded = await loadOrderState.executeWithOptions({ startToCloseTimeout: '30 seconds', summary: 'reopen: load the order from the read model' }, [input.orderId]);
     if (!loaded) {
       throw ApplicationFailure.nonRetryable(`order ${input.orderId} is not in the read model; cannot reopen it`);
     }
     state = loaded.state;
+    // The merchant's deadlines apply to a reopened order as they did when it was created.
+    settings = withDeadlineOverrides(settings, loaded.deadlines);
     projectedVersion = loaded.version;
     version = loaded.version;
     // Let the fact(s) that reopened the order apply. A repeat of something already recorded changes

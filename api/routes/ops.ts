@@ -35,6 +35,11 @@ const BulkRetryReportSchema = z
   })
   .openapi('BulkRetryReport');
 
+const BulkRetryRunning = z.object({ workflowId: z.string(), status: z.literal('running') }).openapi('BulkRetryRunning');
+
+/** How long a bulk-retry request waits for the report before answering 202 with the workflow id. */
+const BULK_WAIT_MS = 20_000;
+
 export interface OpsDeps {
   db: Db;
   gateway: OrderGateway;
@@ -149,7 +154,11 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
           required: true,
         },
       },
-      responses: { 200: json(BulkRetryReportSchema, 'What was retried and what was refused, and why'), ...errorResponses },
+      responses: {
+        200: json(BulkRetryReportSchema, 'What was retried and what was refused, and why'),
+        202: json(BulkRetryRunning, 'Still running after a few seconds; follow GET /api/ops/bulk-retries/{workflowId}'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -160,13 +169,36 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
       };
       const digest = createHash('sha256').update(JSON.stringify(filter)).digest('hex').slice(0, 10);
       const workflowId = `bulk-retry:${new Date().toISOString()}:${digest}`;
-      const report = await temporal.workflow.execute<(f: typeof filter) => Promise<BulkRetryReport>>('bulkRetryWorkflow', {
+      const handle = await temporal.workflow.start<(f: typeof filter) => Promise<BulkRetryReport>>('bulkRetryWorkflow', {
         workflowId,
         taskQueue: deps.taskQueue,
         args: [filter],
         staticSummary: `Bulk retry of stuck orders${body.merchant ? ` of ${body.merchant}` : ''}${body.reason ? ` (${body.reason})` : ''}`,
       });
+      // Most runs finish in seconds; a long one goes on durably and is followed by its id.
+      const report = await Promise.race([handle.result(), new Promise<null>((resolve) => setTimeout(() => resolve(null), BULK_WAIT_MS))]);
+      if (!report) return c.json({ workflowId, status: 'running' as const }, 202);
       return c.json({ workflowId, ...report }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...admin,
+      method: 'get',
+      path: '/bulk-retries/{workflowId}',
+      summary: "A bulk retry's report, or that it is still running",
+      request: { params: z.object({ workflowId: text(200).min(1) }) },
+      responses: { 200: json(BulkRetryReportSchema, 'Done'), 202: json(BulkRetryRunning, 'Still running'), ...errorResponses },
+    }),
+    async (c) => {
+      const { workflowId } = c.req.valid('param');
+      if (!workflowId.startsWith('bulk-retry:')) throw notFound(`no bulk retry ${workflowId}`);
+      const handle = temporal.workflow.getHandle<(f: unknown) => Promise<BulkRetryReport>>(workflowId);
+      const description = await handle.describe().catch(() => null);
+      if (!description) throw notFound(`no bulk retry ${workflowId}`);
+      if (description.status.name === 'RUNNING') return c.json({ workflowId, status: 'running' as const }, 202);
+      return c.json({ workflowId, ...(await handle.result()) }, 200);
     },
   );
 

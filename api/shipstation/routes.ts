@@ -98,7 +98,9 @@ export function shipstationRoutes(deps: ShipStationDeps) {
     } catch (error) {
       outcome = failure(error);
     }
-    return respond(c, outcome, connection, action, started);
+    // A dry run is ops testing the connection, not ShipStation calling: log it apart.
+    const logged = action === 'export' && c.req.header(DRY_RUN_HEADER)?.toLowerCase() === 'true' ? 'export-dry-run' : action;
+    return respond(c, outcome, connection, logged, started);
   });
 
   async function respond(c: Context, outcome: Outcome, connection: ConnectionRow | null, action: string, started: number) {

@@ -153,6 +153,7 @@ CREATE TABLE "shipments" (
 	"reported_via" text NOT NULL,
 	"recorded_at" timestamp with time zone NOT NULL,
 	"confirmation_delivered_at" timestamp with time zone,
+	"delivery_rejected" text,
 	CONSTRAINT "shipments_order_id_shipment_key_pk" PRIMARY KEY("order_id","shipment_key"),
 	CONSTRAINT "shipments_id_unique" UNIQUE("id")
 );

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applyCancel,
   applyConfirmationDelivered,
+  applyDeliveryRejected,
   applyExported,
   applyHold,
   applyLateFact,
@@ -1041,5 +1042,40 @@ describe('order model helpers', () => {
   // Like JSON.stringify, an undefined array element becomes null (not an empty slot, which is not JSON).
   it('canonical JSON of an array with an undefined element is still valid JSON', () => {
     expect(() => JSON.parse(canonicalJson([1, undefined]))).not.toThrow();
+  });
+});
+
+describe('confirmation rejections', () => {
+  it('a rejected confirmation stays a stuck reason across later status changes until retried or delivered', () => {
+    const state = orderIn('at_wms');
+    applyShipmentReported(state, report({ shipmentKey: 'p1', items: [{ lineId: 'L1', quantity: 1 }] }), at(2));
+    expect(applyDeliveryRejected(state, 'p1', 'confirmation rejected: 400 bad payload', at(3))).toBe(true);
+    expect(state.stuck).toMatchObject({ reason: 'confirmation_rejected', detail: 'confirmation rejected: 400 bad payload' });
+    // More packages (partial, then the rest) change the status but must not hide the rejection.
+    applyShipmentReported(state, report({ shipmentKey: 'p2', items: [{ lineId: 'L1', quantity: 1 }] }), at(4));
+    expect(state.stuck?.reason).toBe('confirmation_rejected');
+    applyShipmentReported(state, report({ shipmentKey: 'p3' }), at(5));
+    expect(state.status).toBe('shipped');
+    expect(state.stuck?.reason).toBe('confirmation_rejected');
+    // Delivered after all: the rejection is gone.
+    applyConfirmationDelivered(state, 'p1', at(6));
+    expect(state.stuck).toBeNull();
+    expect(state.shipments.find((s) => s.shipmentKey === 'p1')?.deliveryRejected).toBeUndefined();
+  });
+
+  it('retry clears recorded rejections so the confirmations are sent again', () => {
+    const state = orderIn('at_wms');
+    applyShipmentReported(state, report({ shipmentKey: 'p1' }), at(2));
+    applyDeliveryRejected(state, 'p1', 'confirmation rejected: 403 nope', at(3));
+    expect(applyRetry(state, at(4))).toBe(true);
+    expect(state.stuck).toBeNull();
+    expect(state.shipments[0]!.deliveryRejected).toBeUndefined();
+  });
+
+  it('a retry naming another stuck reason than the current one is refused', () => {
+    const state = orderIn('pending');
+    applyStuck(state, 'not_exported', at(3));
+    expect(checkRetry(state, 'not_exported')).toBeNull();
+    expect(checkRetry(state, 'confirmation_rejected')).toBe('the order is now stuck for not_exported, not confirmation_rejected');
   });
 });
