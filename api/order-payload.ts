@@ -4,7 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { parseIsoTimestamp } from '../domain/dates';
-import { moneyInRange, moneyToCents, parseMoney } from '../domain/money';
+import { moneyInRange, moneyToCents, parseMoney, trimDecimal } from '../domain/money';
 import { computeOrderTotal, orderTotalCents, type Address, type OrderChanges, type OrderContent, type OrderLine, type WeightUnit } from '../domain/order';
 
 // eslint-disable-next-line no-control-regex
@@ -161,11 +161,6 @@ export const OrderChangesSchema = z
 export type OrderPayload = z.infer<typeof OrderPayloadSchema>;
 export type OrderChangesPayload = z.infer<typeof OrderChangesSchema>;
 
-const trimDecimal = (v: number | string) => {
-  const s = typeof v === 'number' ? String(v) : v.trim();
-  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
-};
-
 function normalizeAddress(address: z.infer<typeof AddressSchema>): Address {
   return { ...address, ...(address.country ? { country: address.country.toUpperCase() } : {}) };
 }
@@ -177,7 +172,7 @@ function normalizeLines(lines: z.infer<typeof linesSchema>): OrderLine[] {
     name: line.name,
     quantity: line.quantity,
     unitPrice: parseMoney(line.unitPrice),
-    ...(line.weight ? { weight: { value: trimDecimal(line.weight.value), unit: line.weight.unit as WeightUnit } } : {}),
+    ...(line.weight ? { weight: { value: trimDecimal(String(line.weight.value).trim()), unit: line.weight.unit as WeightUnit } } : {}),
     ...(line.imageUrl !== undefined ? { imageUrl: line.imageUrl } : {}),
     ...(line.location !== undefined ? { location: line.location } : {}),
     options: line.options,

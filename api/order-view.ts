@@ -1,7 +1,8 @@
 /** How an order is shown by the order API: one shape for GET, list items and request answers. */
 import { createHash } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
-import { toIso, trimDecimal, type OrderRecord } from '../db/orders';
+import { toIso, type OrderRecord } from '../db/orders';
+import { trimDecimal } from '../domain/money';
 import type { OrderRow } from '../db/schema';
 import { ORDER_STATUSES, STUCK_REASONS } from '../domain/order';
 

@@ -4,6 +4,7 @@
  */
 import { and, asc, eq, gt, inArray, isNotNull, isNull, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { OrderContent, OrderState, OrderStatus, ShipmentRecord, StuckReason } from '../domain/order';
+import { trimDecimal } from '../domain/money';
 import type { Db } from './client';
 import { freshStamp, holdAgainstExport } from './export-windows';
 import { orderLines, orders, shipments, type OrderLineRow, type OrderRow, type ShipmentRow } from './schema';
@@ -350,7 +351,3 @@ export function shipmentFromRow(s: ShipmentRow): ShipmentRecord {
   };
 }
 
-/** numeric(12,4) comes back as "1.5000"; the order said "1.5". */
-export function trimDecimal(value: string): string {
-  return value.includes('.') ? value.replace(/\.?0+$/, '') : value;
-}

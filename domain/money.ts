@@ -41,3 +41,8 @@ function numberToPlainString(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   return String(value);
 }
+
+/** "1.5000" -> "1.5", "2.0" -> "2": decimals (weights) as the source wrote them, without padding. */
+export function trimDecimal(value: string): string {
+  return value.includes('.') ? value.replace(/\.?0+$/, '') : value;
+}
