@@ -17,7 +17,8 @@ import { isBlankNoticeBody, mergeNoticeWithQuery, parseShipNotice, toShipmentRep
 import type { BulkRetryReport } from '../../activities/bulk-retry';
 import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type RequestEnvelope } from '../../workflows/messages';
 import { badRequest, conflict, notFound } from '../errors';
-import { OrderClosedError, type OrderGateway } from '../order-gateway';
+import type { OrderGateway } from '../order-gateway';
+import { sendOrderRequest } from '../order-requests';
 import { text } from '../order-payload';
 import { orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
 import { errorResponses, json } from './common';
@@ -130,13 +131,7 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
         const { merchant, orderNumber } = c.req.valid('param');
         await existing(merchant, orderNumber);
         const args = withReason ? { reason: (c.req.valid('json' as never) as { reason: string }).reason } : {};
-        try {
-          await gateway.request({ merchantId: merchant, orderNumber }, update, args);
-        } catch (error) {
-          if (!(error instanceof OrderClosedError)) throw error;
-          const { order } = await existing(merchant, orderNumber);
-          throw conflict(`order ${orderNumber} is ${order.status} and closed; nothing changed`);
-        }
+        await sendOrderRequest(db, gateway, { merchantId: merchant, orderNumber }, update, args);
         return c.json(orderView(await existing(merchant, orderNumber)), 200);
       },
     );

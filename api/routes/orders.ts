@@ -20,7 +20,8 @@ import {
 import type { UpdateDefinition } from '@temporalio/common';
 import { requireMerchant, type MerchantEnv } from '../auth';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
-import { OrderClosedError, type OrderGateway } from '../order-gateway';
+import type { OrderGateway } from '../order-gateway';
+import { sendOrderRequest } from '../order-requests';
 import { normalizeOrderChanges, normalizeOrderPayload, OrderChangesSchema, OrderPayloadSchema, text } from '../order-payload';
 import { createHashOf, orderIdFor, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
 import { acceptedResponse, errorResponses, json } from './common';
@@ -114,16 +115,8 @@ export function orderRoutes(db: Db, gateway: OrderGateway, app: OpenAPIHono<Merc
     return record;
   };
   const reread = async (merchantId: string, orderNumber: string) => orderView(await existing(merchantId, orderNumber));
-  /** A request to the order's workflow; a closed (terminal, past grace) order refuses with its status. */
-  const send = async <R extends RequestEnvelope>(merchantId: string, orderNumber: string, update: UpdateDefinition<OrderState, [R]>, args: Omit<R, 'expiresAt'>) => {
-    try {
-      await gateway.request({ merchantId, orderNumber }, update, args);
-    } catch (error) {
-      if (!(error instanceof OrderClosedError)) throw error;
-      const { order } = await existing(merchantId, orderNumber);
-      throw conflict(`order ${orderNumber} is ${order.status} and closed; nothing changed`);
-    }
-  };
+  const send = <R extends RequestEnvelope>(merchantId: string, orderNumber: string, update: UpdateDefinition<OrderState, [R]>, args: Omit<R, 'expiresAt'>) =>
+    sendOrderRequest(db, gateway, { merchantId, orderNumber }, update, args);
 
   app.openapi(createOrderRoute, async (c) => {
     const merchant = c.get('merchant');
