@@ -73,7 +73,8 @@ function sqlStateOf(error: unknown): string | undefined {
   return undefined;
 }
 
-function isDatabaseUnavailable(error: unknown): boolean {
+/** The read model cannot be reached (connection refused, closed, timed out, shutting down). */
+export function isDatabaseUnavailable(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (code === 'ECONNREFUSED' || code === 'CONNECTION_CLOSED' || code === 'CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === '57P01') {

@@ -30,7 +30,6 @@ import {
   REOPENING,
   registerUpdate,
   shipmentReportedSignal,
-  stateQuery,
   type ConfirmationDeliveredFact,
   type ExportedFact,
   type RequestEnvelope,
@@ -153,14 +152,6 @@ export class OrderGateway {
         throw new AcceptedNotProjectedError('accepted; the change will show once the read model catches up (the database is slow or unavailable)');
       }
       throw error;
-    }
-  }
-
-  async queryState(ref: Pick<OrderRef, 'merchantId' | 'orderNumber'>): Promise<OrderState> {
-    try {
-      return await this.client.withDeadline(Date.now() + this.options.requestTimeoutMs, () => this.handle(ref).query(stateQuery));
-    } catch (error) {
-      throw this.translate(error);
     }
   }
 

@@ -27,6 +27,7 @@ import { isBlankNoticeBody, mergeNoticeWithQuery, orderReferences, parseShipNoti
 import type { Config } from '../../runtime/config';
 import type { Logger } from '../../runtime/logger';
 import { secretsEqual } from '../auth';
+import { isDatabaseUnavailable } from '../errors';
 import { NoWorkerError, TemporalUnavailableError, type OrderGateway } from '../order-gateway';
 import { DRY_RUN_HEADER, maskedQuery, queryParam, readCredentials } from './credentials';
 
@@ -120,11 +121,8 @@ export function shipstationRoutes(deps: ShipStationDeps) {
   }
 
   function failure(error: unknown): Outcome {
-    if (error instanceof NoWorkerError || error instanceof TemporalUnavailableError) {
-      return text(503, 'the order service is unavailable; nothing was recorded, try again shortly', {}, { 'Retry-After': '30' });
-    }
-    const code = (error as { code?: unknown })?.code;
-    if (code === 14 || code === 4 || code === 'ECONNREFUSED' || code === 'CONNECTION_CLOSED' || code === 'CONNECT_TIMEOUT') {
+    // The gateway has already turned Temporal's failures into these; the database's are classified once, in errors.ts.
+    if (error instanceof NoWorkerError || error instanceof TemporalUnavailableError || isDatabaseUnavailable(error)) {
       return text(503, 'the order service is unavailable; nothing was recorded, try again shortly', {}, { 'Retry-After': '30' });
     }
     logger.error({ err: error }, 'shipstation request failed');
