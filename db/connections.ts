@@ -99,7 +99,7 @@ export async function exportSnapshot(
 ): Promise<Snapshot> {
   const start = window.start.toISOString();
   const end = window.end.toISOString();
-  const matching = (q: Db) =>
+  const matching = (q: Pick<Db, 'select'>) =>
     q
       .select({ orderId: orders.orderId })
       .from(orders)
@@ -118,7 +118,7 @@ export async function exportSnapshot(
 
   return db.transaction(async (tx) => {
     await lockForExport(tx, connection.merchantId);
-    const rows = await matching(tx as unknown as Db);
+    const rows = await matching(tx);
     const orderIds = rows.map((r) => r.orderId);
     const id = `snap_${randomToken(9)}`;
     await tx.insert(exportSnapshots).values({ id, connectionId: connection.id, windowStart: start, windowEnd: end, orderIds });
