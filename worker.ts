@@ -50,7 +50,7 @@ async function prepareTemporal(config: Config, logger: ReturnType<typeof createL
     } catch (error) {
       logger.warn({ err: error }, 'could not check or register the order search attributes; register them with the operator tools');
     }
-    await ensureMaintenanceSchedule(client, config.temporal.taskQueue, config.shipstation.requestLogDays);
+    await ensureMaintenanceSchedule(client, config.temporal.taskQueue, { requestLogDays: config.shipstation.requestLogDays, personalDataDays: config.personalDataDays });
   } finally {
     await client.connection.close();
   }

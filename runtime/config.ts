@@ -3,6 +3,7 @@
  * start-up. A wrong value stops the process with a message naming the variable. Defaults run on a
  * laptop with nothing else installed.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OrderSettings } from '../domain/lifecycle';
 import { parseDuration } from '../domain/dates';
@@ -24,7 +25,17 @@ export interface Config {
     uiPort: number;
     /** Where people open the Temporal Web UI; ops links to orders point there. */
     uiUrl: string;
+    /** Null = plaintext (the dev server, a cluster on a private network). */
+    tls: TemporalTls | null;
+    /** Temporal Cloud API key; implies TLS. A secret: never logged. */
+    apiKey: string | null;
   };
+  /** Port of the worker's Prometheus endpoint (Temporal SDK metrics); 0 = none. */
+  workerMetricsPort: number;
+  /** How long a stopping API or worker lets in-flight requests and activities finish. */
+  shutdownGraceMs: number;
+  /** Personal data of orders closed longer than this many days is purged from the read model. */
+  personalDataDays: number;
   /** How long the API waits for a worker to answer an order request before it answers 503. */
   requestTimeoutMs: number;
   maxBodyBytes: number;
@@ -39,6 +50,13 @@ export interface Config {
   };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   orders: OrderSettings;
+}
+
+/** TLS material read from the files the variables name, so a bad path fails at start-up. */
+export interface TemporalTls {
+  serverRootCACertificate?: Buffer;
+  clientCertPair?: { crt: Buffer; key: Buffer };
+  serverNameOverride?: string;
 }
 
 export class ConfigError extends Error {}
@@ -59,6 +77,15 @@ export const CONFIG_VARIABLES = [
   'TEMPORAL_TASK_QUEUE',
   'TEMPORAL_UI_PORT',
   'TEMPORAL_UI_URL',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CA',
+  'TEMPORAL_TLS_CERT',
+  'TEMPORAL_TLS_KEY',
+  'TEMPORAL_TLS_SERVER_NAME',
+  'TEMPORAL_API_KEY',
+  'WORKER_METRICS_PORT',
+  'SHUTDOWN_GRACE',
+  'PERSONAL_DATA_DAYS',
   'REQUEST_TIMEOUT',
   'MAX_BODY_BYTES',
   'PUBLIC_BASE_URL',
@@ -125,6 +152,9 @@ export function loadConfig(env: Env = process.env): Config {
     fail('PUBLIC_BASE_URL', publicBaseUrl, 'an http(s) URL without query, e.g. https://connector.example.com');
   }
 
+  const temporalApiKey = read('TEMPORAL_API_KEY') ?? null;
+  const tls = temporalTls(read, fail, temporalApiKey !== null);
+
   return {
     port,
     host: read('HOST') ?? '0.0.0.0',
@@ -138,7 +168,12 @@ export function loadConfig(env: Env = process.env): Config {
       taskQueue: read('TEMPORAL_TASK_QUEUE') ?? 'orders',
       uiPort,
       uiUrl: temporalUiUrl,
+      tls,
+      apiKey: temporalApiKey,
     },
+    workerMetricsPort: integer('WORKER_METRICS_PORT', 9464, 0, 65535),
+    shutdownGraceMs: duration('SHUTDOWN_GRACE', '10s'),
+    personalDataDays: integer('PERSONAL_DATA_DAYS', 90, 1, 3650),
     requestTimeoutMs: duration('REQUEST_TIMEOUT', '10s'),
     maxBodyBytes: integer('MAX_BODY_BYTES', 1_048_576, 1024, 64 * 1_048_576),
     shipstation: {
@@ -158,6 +193,41 @@ export function loadConfig(env: Env = process.env): Config {
       },
       terminalGraceMs: duration('TERMINAL_GRACE', '7d'),
     },
+  };
+}
+
+type Read = (name: (typeof CONFIG_VARIABLES)[number]) => string | undefined;
+type Fail = (name: string, value: string | null, expected: string) => never;
+
+/**
+ * TLS is on when TEMPORAL_TLS=true, when any certificate file is named, or with an API key (Temporal
+ * Cloud only speaks TLS). Without a CA file the system's trusted roots are used.
+ */
+function temporalTls(read: Read, fail: Fail, hasApiKey: boolean): TemporalTls | null {
+  const flag = read('TEMPORAL_TLS');
+  if (flag !== undefined && flag !== 'true' && flag !== 'false') fail('TEMPORAL_TLS', flag, 'true or false');
+  const caPath = read('TEMPORAL_TLS_CA');
+  const certPath = read('TEMPORAL_TLS_CERT');
+  const keyPath = read('TEMPORAL_TLS_KEY');
+  const serverName = read('TEMPORAL_TLS_SERVER_NAME');
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    fail(certPath === undefined ? 'TEMPORAL_TLS_CERT' : 'TEMPORAL_TLS_KEY', null, 'set together with ' + (certPath === undefined ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT') + ' (a client certificate needs its key)');
+  }
+  const tlsSettingGiven = hasApiKey || caPath !== undefined || certPath !== undefined || serverName !== undefined;
+  if (flag === 'false' && tlsSettingGiven) fail('TEMPORAL_TLS', flag, 'true (or unset) when TEMPORAL_API_KEY or a TEMPORAL_TLS_* file or name is given');
+  const wanted = flag === 'true' || tlsSettingGiven;
+  if (!wanted) return null;
+  const file = (name: 'TEMPORAL_TLS_CA' | 'TEMPORAL_TLS_CERT' | 'TEMPORAL_TLS_KEY', filePath: string) => {
+    try {
+      return readFileSync(filePath);
+    } catch (error) {
+      return fail(name, filePath, `a readable PEM file (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    }
+  };
+  return {
+    ...(caPath !== undefined && { serverRootCACertificate: file('TEMPORAL_TLS_CA', caPath) }),
+    ...(certPath !== undefined && keyPath !== undefined && { clientCertPair: { crt: file('TEMPORAL_TLS_CERT', certPath), key: file('TEMPORAL_TLS_KEY', keyPath) } }),
+    ...(serverName !== undefined && { serverNameOverride: serverName }),
   };
 }
 

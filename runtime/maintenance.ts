@@ -7,7 +7,14 @@ import type { purgeRequestLogWorkflow } from '../workflows/maintenance';
 
 export const PURGE_SCHEDULE_ID = 'maintenance-purge-request-log';
 
-export async function ensureMaintenanceSchedule(client: Client, taskQueue: string, requestLogDays: number): Promise<void> {
+/** How long the read model keeps what it may not keep forever (REQUEST_LOG_DAYS, PERSONAL_DATA_DAYS). */
+export interface RetentionSettings {
+  requestLogDays: number;
+  personalDataDays: number;
+}
+
+export async function ensureMaintenanceSchedule(client: Client, taskQueue: string, retention: RetentionSettings): Promise<void> {
+  const { requestLogDays } = retention;
   const action = {
     type: 'startWorkflow' as const,
     workflowType: 'purgeRequestLogWorkflow',

@@ -90,7 +90,7 @@ async function main() {
       const added = await ensureSearchAttributes(temporal);
       if (added.length) logger.info({ added }, 'registered search attributes on the Temporal server');
     }
-    await ensureMaintenanceSchedule(temporal, config.temporal.taskQueue, config.shipstation.requestLogDays);
+    await ensureMaintenanceSchedule(temporal, config.temporal.taskQueue, { requestLogDays: config.shipstation.requestLogDays, personalDataDays: config.personalDataDays });
 
     const database = await openDatabase(config.database);
     cleanups.push(() => database.close());

@@ -27,8 +27,8 @@ describe('request-log retention', () => {
       { ...entry, at: new Date(Date.now() - 2 * 86_400_000).toISOString() },
     ]);
 
-    await ensureMaintenanceSchedule(stack.client, stack.taskQueue, 30);
-    await ensureMaintenanceSchedule(stack.client, stack.taskQueue, 30); // an existing schedule is updated, not an error
+    await ensureMaintenanceSchedule(stack.client, stack.taskQueue, { requestLogDays: 30, personalDataDays: 90 });
+    await ensureMaintenanceSchedule(stack.client, stack.taskQueue, { requestLogDays: 30, personalDataDays: 90 }); // an existing schedule is updated, not an error
     const description = await stack.client.schedule.getHandle(PURGE_SCHEDULE_ID).describe();
     expect(description.action.type).toBe('startWorkflow');
     await stack.client.schedule.getHandle(PURGE_SCHEDULE_ID).trigger();
