@@ -211,7 +211,8 @@ function temporalTls(read: Read, fail: Fail, hasApiKey: boolean): TemporalTls | 
   const keyPath = read('TEMPORAL_TLS_KEY');
   const serverName = read('TEMPORAL_TLS_SERVER_NAME');
   if ((certPath === undefined) !== (keyPath === undefined)) {
-    fail(certPath === undefined ? 'TEMPORAL_TLS_CERT' : 'TEMPORAL_TLS_KEY', null, 'set together with ' + (certPath === undefined ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT') + ' (a client certificate needs its key)');
+    const [given, missing] = certPath !== undefined ? ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY'] : ['TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CERT'];
+    fail(given, null, `to be set together with ${missing} (a client certificate needs its key)`);
   }
   const tlsSettingGiven = hasApiKey || caPath !== undefined || certPath !== undefined || serverName !== undefined;
   if (flag === 'false' && tlsSettingGiven) fail('TEMPORAL_TLS', flag, 'true (or unset) when TEMPORAL_API_KEY or a TEMPORAL_TLS_* file or name is given');

@@ -1,15 +1,33 @@
 /** Temporal connections and the SDK's log routing, shared by the worker, the API and `make dev`. */
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import type { SearchAttributeType } from '@temporalio/common';
 // A CommonJS package: Node's ESM loader only offers its default export.
 import protos from '@temporalio/proto';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import type { Config } from './config';
 import type { Logger } from './logger';
 
-export async function connectClient(address: string, namespace: string): Promise<Client> {
-  const connection = await Connection.connect({ address });
-  return new Client({ connection, namespace });
+/** Where and how to reach Temporal: the config's settings, or just an address for the dev server. */
+export type TemporalTarget = Pick<Config['temporal'], 'address' | 'namespace'> & Partial<Pick<Config['temporal'], 'tls' | 'apiKey'>>;
+
+/** The same address, TLS and API key for the client (API) and the worker's native connection. */
+export function temporalConnectionOptions(target: TemporalTarget) {
+  return {
+    address: target.address,
+    // An API key is only accepted over TLS; `{}` = TLS with the system's trusted roots.
+    ...(target.tls || target.apiKey ? { tls: target.tls ?? {} } : {}),
+    ...(target.apiKey ? { apiKey: target.apiKey } : {}),
+  };
+}
+
+export async function connectClient(target: TemporalTarget): Promise<Client> {
+  const connection = await Connection.connect(temporalConnectionOptions(target));
+  return new Client({ connection, namespace: target.namespace });
+}
+
+export function connectWorker(target: TemporalTarget): Promise<NativeConnection> {
+  return NativeConnection.connect(temporalConnectionOptions(target));
 }
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -21,13 +39,18 @@ const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'
 };
 
 /**
- * Routes the SDK's logs (including `log` calls inside workflows and activities, which carry the
- * workflow id) into our structured logger. Call once per process, before creating a worker.
+ * The worker process's SDK runtime. Routes the SDK's logs (including `log` calls inside workflows and
+ * activities, which carry the workflow id) into our structured logger and, when `metricsPort` is not
+ * 0, serves the SDK's Prometheus metrics (and the activities' own, see activities/metrics.ts) on it.
+ * Call once per process, before creating a worker.
  */
-export function installTemporalLogging(logger: Logger) {
+export function installWorkerRuntime(logger: Logger, options: { metricsPort: number; metricsHost?: string }) {
   Runtime.install({
     logger: new DefaultLogger('INFO', ({ level, message, meta }) => {
       logger[PINO_LEVEL[level]]({ ...meta }, message);
+    }),
+    ...(options.metricsPort !== 0 && {
+      telemetryOptions: { metrics: { prometheus: { bindAddress: `${options.metricsHost ?? '0.0.0.0'}:${options.metricsPort}` } } },
     }),
   });
 }

@@ -1,5 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../runtime/config';
 
 type Variable = (typeof CONFIG_VARIABLES)[number];
@@ -34,7 +36,12 @@ describe('loadConfig defaults', () => {
         taskQueue: 'orders',
         uiPort: 8233,
         uiUrl: 'http://localhost:8233',
+        tls: null,
+        apiKey: null,
       },
+      workerMetricsPort: 9464,
+      shutdownGraceMs: 10_000,
+      personalDataDays: 90,
       requestTimeoutMs: 10_000,
       maxBodyBytes: 1_048_576,
       shipstation: {
@@ -62,6 +69,14 @@ describe('loadConfig defaults', () => {
   });
 });
 
+/** PEM files for the TLS settings (their content is only read, not parsed, by loadConfig). */
+const pemDir = mkdtempSync(path.join(os.tmpdir(), 'ssw-config-'));
+const pem = { ca: path.join(pemDir, 'ca.pem'), cert: path.join(pemDir, 'client.pem'), key: path.join(pemDir, 'client.key') };
+writeFileSync(pem.ca, 'CA PEM');
+writeFileSync(pem.cert, 'CERT PEM');
+writeFileSync(pem.key, 'KEY PEM');
+afterAll(() => rmSync(pemDir, { recursive: true, force: true }));
+
 describe('loadConfig with values', () => {
   it('reads every variable', () => {
     const config = loadConfig({
@@ -87,6 +102,15 @@ describe('loadConfig with values', () => {
       DEADLINE_AT_WMS_SHIPMENT: '12h',
       DEADLINE_CONFIRMATION: '45m',
       TERMINAL_GRACE: '30s',
+      TEMPORAL_TLS: 'true',
+      TEMPORAL_TLS_CA: pem.ca,
+      TEMPORAL_TLS_CERT: pem.cert,
+      TEMPORAL_TLS_KEY: pem.key,
+      TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+      TEMPORAL_API_KEY: 'tmprl-api-key',
+      WORKER_METRICS_PORT: '9100',
+      SHUTDOWN_GRACE: '25s',
+      PERSONAL_DATA_DAYS: '30',
     });
     expect(config).toEqual({
       port: 8080,
@@ -94,7 +118,23 @@ describe('loadConfig with values', () => {
       adminToken: 'a-very-long-admin-token',
       dataDir: '/var/lib/connector',
       database: { url: 'postgres://user:pw@db:5432/orders' },
-      temporal: { address: 'temporal.internal:7233', addressGiven: true, namespace: 'prod', taskQueue: 'orders-eu', uiPort: 9000, uiUrl: 'http://localhost:9000' },
+      temporal: {
+        address: 'temporal.internal:7233',
+        addressGiven: true,
+        namespace: 'prod',
+        taskQueue: 'orders-eu',
+        uiPort: 9000,
+        uiUrl: 'http://localhost:9000',
+        tls: {
+          serverRootCACertificate: Buffer.from('CA PEM'),
+          clientCertPair: { crt: Buffer.from('CERT PEM'), key: Buffer.from('KEY PEM') },
+          serverNameOverride: 'temporal.internal',
+        },
+        apiKey: 'tmprl-api-key',
+      },
+      workerMetricsPort: 9100,
+      shutdownGraceMs: 25_000,
+      personalDataDays: 30,
       requestTimeoutMs: 2500,
       maxBodyBytes: 2048,
       shipstation: {
@@ -232,6 +272,16 @@ describe('loadConfig refuses wrong values, naming the variable', () => {
     ['EXPORT_SNAPSHOT_TTL', '15'],
     ['REQUEST_LOG_DAYS', '0'],
     ['SHIPNOTIFY_MAX_BYTES', '100'],
+    ['TEMPORAL_TLS', 'yes'],
+    ['TEMPORAL_TLS_CA', '/no/such/ca.pem'],
+    ['TEMPORAL_TLS_CERT', '/etc/client.pem'],
+    ['TEMPORAL_TLS_KEY', '/etc/client.key'],
+    ['WORKER_METRICS_PORT', '65536'],
+    ['WORKER_METRICS_PORT', 'metrics'],
+    ['SHUTDOWN_GRACE', '0s'],
+    ['SHUTDOWN_GRACE', '10'],
+    ['PERSONAL_DATA_DAYS', '0'],
+    ['PERSONAL_DATA_DAYS', '3651'],
   ];
 
   it.each(wrong)('%s=%j throws a ConfigError naming the variable', (name, value) => {
@@ -243,7 +293,7 @@ describe('loadConfig refuses wrong values, naming the variable', () => {
 
   it('every variable with a validation is covered above', () => {
     const validated = new Set(wrong.map(([name]) => name));
-    const free: Variable[] = ['HOST', 'DATA_DIR', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE'];
+    const free: Variable[] = ['HOST', 'DATA_DIR', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_API_KEY'];
     expect([...validated, ...free].sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
 
@@ -267,6 +317,24 @@ describe('loadConfig refuses wrong values, naming the variable', () => {
     const error = configError({ DATABASE_URL: 'mysql://admin:s3cr3tpw@db/orders' });
     expect(error.message).toMatch(/^DATABASE_URL \(value not shown\) is not valid/);
     expect(error.message).not.toContain('s3cr3tpw');
+  });
+
+  it('TLS: an API key or any TLS setting turns TLS on; TEMPORAL_TLS=false with them is a contradiction', () => {
+    expect(loadConfig({ TEMPORAL_API_KEY: 'key' }).temporal).toMatchObject({ tls: {}, apiKey: 'key' });
+    expect(loadConfig({ TEMPORAL_TLS: 'true' }).temporal.tls).toEqual({});
+    expect(loadConfig({ TEMPORAL_TLS: 'false' }).temporal.tls).toBeNull();
+    expect(loadConfig({ TEMPORAL_TLS_SERVER_NAME: 'frontend' }).temporal.tls).toEqual({ serverNameOverride: 'frontend' });
+    expect(loadConfig({ TEMPORAL_TLS_CA: pem.ca }).temporal.tls).toEqual({ serverRootCACertificate: Buffer.from('CA PEM') });
+    expect(configError({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'key' }).message).toMatch(/^TEMPORAL_TLS="false" is not valid/);
+    expect(configError({ TEMPORAL_TLS_CERT: pem.cert }).message).toBe(
+      'TEMPORAL_TLS_CERT (value not shown) is not valid: expected to be set together with TEMPORAL_TLS_KEY (a client certificate needs its key)',
+    );
+    expect(configError({ TEMPORAL_TLS_CA: '/no/such/ca.pem' }).message).toBe('TEMPORAL_TLS_CA="/no/such/ca.pem" is not valid: expected a readable PEM file (ENOENT)');
+  });
+
+  it('the Temporal API key is never echoed, even next to a wrong setting', () => {
+    const error = configError({ TEMPORAL_API_KEY: 'tmprl-very-secret', TEMPORAL_TLS: 'false' });
+    expect(error.message).not.toContain('tmprl-very-secret');
   });
 
   it('ConfigError is an Error', () => {
