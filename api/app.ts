@@ -8,11 +8,14 @@ import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { requestId } from 'hono/request-id';
+import { matchedRoutes } from 'hono/route';
 import { pingDatabase, type Db } from '../db/client';
 import type { Config } from '../runtime/config';
+import { runWithLogContext } from '../runtime/log-context';
 import type { Logger } from '../runtime/logger';
 import { requireAdmin, type MerchantEnv } from './auth';
 import { ApiError, errorResponse, type FieldProblem } from './errors';
+import { ApiMetrics } from './metrics';
 import type { OrderGateway } from './order-gateway';
 import { adminRoutes } from './routes/admin';
 import { json } from './routes/common';
@@ -33,6 +36,23 @@ export interface AppDeps {
   /** Where the order workflows run and where people look at them (ops API). */
   temporalSettings: { taskQueue: string; namespace: string; uiUrl: string };
   logger: Logger;
+  /** Shared with the server so /metrics shows process metrics; each app gets its own otherwise. */
+  metrics?: ApiMetrics;
+  /** True once the server is stopping: /readyz then answers 503 so load balancers move on. */
+  stopping?: () => boolean;
+}
+
+/**
+ * The route pattern that answered (`/api/orders/:orderNumber`), for metric labels: the last matched
+ * route that is not a middleware wildcard. Unknown paths share one label so scanners cannot blow up
+ * the metrics' cardinality.
+ */
+function routeLabel(c: Context): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    if (!routes[i]!.path.endsWith('*')) return routes[i]!.path;
+  }
+  return '(unmatched)';
 }
 
 /** zod problems become `400 {error, message, details: [{path, message}]}`. */
@@ -61,17 +81,21 @@ const requireJsonBody = createMiddleware(async (c, next) => {
 
 export function createApp(deps: AppDeps) {
   const { db, temporal, gateway, logger } = deps;
+  const metrics = deps.metrics ?? new ApiMetrics();
   const app = new OpenAPIHono({ defaultHook: validationHook });
 
   app.use('*', requestId());
-  app.use('*', async (c, next) => {
-    const started = performance.now();
-    await next();
-    logger.info(
-      { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
-      'request',
-    );
-  });
+  // Every log line written while serving the request carries its id (and what handlers add to it).
+  app.use('*', (c, next) =>
+    runWithLogContext({ requestId: c.get('requestId') }, async () => {
+      const started = performance.now();
+      await next();
+      const seconds = (performance.now() - started) / 1000;
+      const route = routeLabel(c);
+      metrics.request(c.req.method, route, c.res.status, seconds);
+      logger.info({ method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round(seconds * 1000) }, 'request');
+    }),
+  );
   app.use(
     '/api/*',
     bodyLimit({
@@ -111,10 +135,13 @@ export function createApp(deps: AppDeps) {
         check(() => pingDatabase(db)),
         check(() => temporal.connection.withDeadline(Date.now() + 3000, () => temporal.workflowService.getSystemInfo({}))),
       ]);
-      const ready = database === 'ok' && temporalStatus === 'ok';
-      return c.json({ status: ready ? 'ready' : 'not_ready', database, temporal: temporalStatus }, ready ? 200 : 503);
+      const stopping = deps.stopping?.() ?? false;
+      const ready = database === 'ok' && temporalStatus === 'ok' && !stopping;
+      return c.json({ status: stopping ? 'stopping' : ready ? 'ready' : 'not_ready', database, temporal: temporalStatus }, ready ? 200 : 503);
     },
   );
+  // Prometheus text format; not in the OpenAPI document (it is for scrapers, not API clients).
+  app.get('/metrics', async (c) => c.body(await metrics.render(), 200, { 'Content-Type': metrics.contentType }));
 
   const admin = adminRoutes(db, deps.adminToken, new OpenAPIHono({ defaultHook: validationHook }));
   connectionRoutes(db, deps.shipstation.publicBaseUrl, admin);
@@ -129,9 +156,9 @@ export function createApp(deps: AppDeps) {
       ops,
     ),
   );
-  app.route('/shipstation', shipstationRoutes({ db, gateway, settings: deps.shipstation, logger }));
+  app.route('/shipstation', shipstationRoutes({ db, gateway, settings: deps.shipstation, logger, metrics }));
   app.route('/api/orders', orderRoutes(db, gateway, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
-  app.route('/api/shipments', shipmentRoutes(db, gateway, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
+  app.route('/api/shipments', shipmentRoutes(db, gateway, metrics, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'merchantKey', { type: 'http', scheme: 'bearer', description: 'A merchant API key' });

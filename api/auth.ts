@@ -4,6 +4,7 @@ import { createMiddleware } from 'hono/factory';
 import { findMerchantByApiKey } from '../db/merchants';
 import type { MerchantRow } from '../db/schema';
 import type { Db } from '../db/client';
+import { addLogContext } from '../runtime/log-context';
 import { ApiError } from './errors';
 
 export type MerchantEnv = { Variables: { merchant: MerchantRow } };
@@ -39,5 +40,6 @@ export const requireMerchant = (db: Db) =>
     const merchant = await findMerchantByApiKey(db, token);
     if (!merchant) throw unauthorized('the API key is not valid (it may have been rotated)');
     c.set('merchant', merchant);
+    addLogContext({ merchant: merchant.id });
     await next();
   });

@@ -22,6 +22,7 @@ import {
 } from '@temporalio/common';
 import { withDeadlineOverrides, type DeadlineOverrides, type OrderSettings } from '../domain/lifecycle';
 import { orderWorkflowId, type OrderContent, type OrderState, type ShipmentReport } from '../domain/order';
+import { addLogContext } from '../runtime/log-context';
 import {
   confirmationDeliveredSignal,
   EXPIRED,
@@ -90,7 +91,7 @@ export class OrderGateway {
       registerBy: expiresAt,
     };
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
-      workflowId: orderWorkflowId(ref.merchantId, ref.orderNumber),
+      workflowId: this.workflowIdOf(ref),
       taskQueue: this.options.taskQueue,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
@@ -206,7 +207,7 @@ export class OrderGateway {
     try {
       await this.client.withDeadline(Date.now() + this.options.requestTimeoutMs, () =>
         this.client.workflow.signalWithStart<typeof orderWorkflow, [T]>('orderWorkflow', {
-          workflowId: orderWorkflowId(ref.merchantId, ref.orderNumber),
+          workflowId: this.workflowIdOf(ref),
           taskQueue: this.options.taskQueue,
           args: [input],
           signal,
@@ -224,8 +225,15 @@ export class OrderGateway {
     }
   }
 
+  /** The order's workflow id; also names the order and workflow in the request's log lines. */
+  private workflowIdOf(ref: Pick<OrderRef, 'merchantId' | 'orderNumber'>): string {
+    const workflowId = orderWorkflowId(ref.merchantId, ref.orderNumber);
+    addLogContext({ orderNumber: ref.orderNumber, workflowId });
+    return workflowId;
+  }
+
   private handle(ref: Pick<OrderRef, 'merchantId' | 'orderNumber'>): WorkflowHandle<typeof orderWorkflow> {
-    return this.client.workflow.getHandle(orderWorkflowId(ref.merchantId, ref.orderNumber));
+    return this.client.workflow.getHandle(this.workflowIdOf(ref));
   }
 
   private searchAttributes(ref: OrderRef, content: OrderContent): SearchAttributePair[] {

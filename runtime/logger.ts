@@ -1,7 +1,28 @@
 import pino from 'pino';
+import { currentLogContext } from './log-context';
 
-/** Structured JSON logs (pino) for the API, the worker and the dev runner. */
-export function createLogger(level: pino.LevelWithSilent, name: string) {
-  return pino({ level, name, base: { service: name } });
+/**
+ * Keys whose values are secrets wherever they appear (one level deep, the shapes our log calls use).
+ * A belt to the braces of never logging credentials in the first place.
+ */
+const SECRET_KEYS = ['password', 'apiKey', 'token', 'adminToken', 'secret', 'authorization', 'signature'];
+export const REDACTED_PATHS = [...SECRET_KEYS, ...SECRET_KEYS.map((key) => `*.${key}`)];
+
+/**
+ * Structured JSON logs (pino) for the API, the worker and the dev runner. Lines written while serving
+ * a request carry its request id, merchant, connection, order number and workflow id.
+ */
+export function createLogger(level: pino.LevelWithSilent, name: string, destination?: pino.DestinationStream) {
+  return pino(
+    {
+      level,
+      name,
+      base: { service: name },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      mixin: () => ({ ...currentLogContext() }),
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
+    destination,
+  );
 }
 export type Logger = pino.Logger;

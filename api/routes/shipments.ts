@@ -7,6 +7,7 @@ import type { Db } from '../../db/client';
 import { findConfirmation, listConfirmations } from '../../db/confirmations';
 import { requireMerchant, type MerchantEnv } from '../auth';
 import { badRequest, notFound } from '../errors';
+import type { ApiMetrics } from '../metrics';
 import type { OrderGateway } from '../order-gateway';
 import { errorResponses, json } from './common';
 
@@ -33,7 +34,7 @@ export const ConfirmationSchema = z
 const secured = { security: [{ merchantKey: [] }], tags: ['shipments'] };
 const Cursor = z.string().regex(/^\d{1,15}$/, { message: 'a cursor this API returned' });
 
-export function shipmentRoutes(db: Db, gateway: OrderGateway, app: OpenAPIHono<MerchantEnv>) {
+export function shipmentRoutes(db: Db, gateway: OrderGateway, metrics: ApiMetrics, app: OpenAPIHono<MerchantEnv>) {
   app.use('*', requireMerchant(db));
 
   app.openapi(
@@ -80,6 +81,7 @@ export function shipmentRoutes(db: Db, gateway: OrderGateway, app: OpenAPIHono<M
           { merchantId, orderNumber: confirmation.orderNumber, orderId: confirmation.orderId },
           { shipmentKey: confirmation.shipmentKey },
         );
+        metrics.confirmationAcked();
       }
       return c.json({ id, acked: true as const }, 200);
     },

@@ -25,9 +25,11 @@ import { exportWindow } from '../../domain/shipstation/dates';
 import { buildExportDocument, importProblem, type ExportOrder } from '../../domain/shipstation/export-xml';
 import { isBlankNoticeBody, mergeNoticeWithQuery, orderReferences, parseShipNotice, shipmentKeyFor, toShipmentReport, type NoticeQuery, type ShipNotice } from '../../domain/shipstation/shipnotify';
 import type { Config } from '../../runtime/config';
+import { addLogContext } from '../../runtime/log-context';
 import type { Logger } from '../../runtime/logger';
 import { secretsEqual } from '../auth';
 import { isDatabaseUnavailable } from '../errors';
+import type { ApiMetrics } from '../metrics';
 import { NoWorkerError, TemporalUnavailableError, type OrderGateway } from '../order-gateway';
 import { DRY_RUN_HEADER, maskedQuery, queryParam, readCredentials } from './credentials';
 
@@ -36,6 +38,7 @@ export interface ShipStationDeps {
   gateway: OrderGateway;
   settings: Config['shipstation'];
   logger: Logger;
+  metrics: ApiMetrics;
 }
 
 /** What one call answers, and what its log line says. */
@@ -58,7 +61,7 @@ const text = (status: Outcome['status'], body: string, log: Outcome['log'] = {},
 const MAX_CLOCK_SKEW_MS = 15 * 60_000;
 
 export function shipstationRoutes(deps: ShipStationDeps) {
-  const { db, gateway, settings, logger } = deps;
+  const { db, gateway, settings, logger, metrics } = deps;
   const app = new Hono();
 
   app.use(
@@ -82,6 +85,7 @@ export function shipstationRoutes(deps: ShipStationDeps) {
     if (!secretsEqual(hashSecret(read.credentials.password), expected) || !connection) {
       return respond(c, text(401, 'unknown username or wrong password'), null, action, started);
     }
+    addLogContext({ merchant: connection.merchantId, connection: connection.username });
     if (connection.disabledAt) {
       return respond(c, text(403, `this connection is disabled: ${connection.disabledReason ?? 'no reason given'}`), connection, action, started);
     }
@@ -113,7 +117,12 @@ export function shipstationRoutes(deps: ShipStationDeps) {
         logger.warn({ err: error, connection: connection.username }, 'could not write the connection request log');
       }
     }
-    logger.info({ connection: connection?.username, action, status: outcome.status, ms: Math.round(durationMs), ...(outcome.log.error ? { error: outcome.log.error } : {}) }, 'shipstation');
+    logger.info({ action, status: outcome.status, ms: Math.round(durationMs), ...(outcome.log.error ? { error: outcome.log.error } : {}) }, 'shipstation');
+    if (action === 'shipnotify') metrics.shipnotifyAnswered(outcome.status);
+    if (action === 'export' && outcome.status === 200) {
+      const detail = outcome.log.detail as { orders: number; leftOut?: string[] };
+      metrics.exportServed(detail.orders, detail.leftOut?.length ?? 0);
+    }
     for (const [name, value] of Object.entries(outcome.headers ?? {})) c.header(name, value);
     if (outcome.status === 401) c.header('WWW-Authenticate', 'Basic realm="ShipStation"');
     c.header('Content-Type', outcome.contentType ?? 'text/plain; charset=utf-8');
