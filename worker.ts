@@ -1,19 +1,26 @@
 /**
  * The Temporal worker: order workflows plus the activities that write the read model. Run on its own
- * with `npm run worker`; `make dev` runs the same worker in its process. Stops gracefully on
- * SIGINT/SIGTERM: in-flight activities get `shutdownGraceTime` to finish, workflows resume elsewhere.
+ * with `node dist/worker.js` (built) or `npm run worker` (from source); `make dev` runs the same worker
+ * in its process. Stops gracefully on SIGINT/SIGTERM: in-flight activities get SHUTDOWN_GRACE to
+ * finish, workflows resume on another worker.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { openDatabase, type Db } from './db/client';
 import { loadConfigOrExit, type Config } from './runtime/config';
 import { ensureMaintenanceSchedule } from './runtime/maintenance';
 import { createLogger } from './runtime/logger';
-import { connectClient, ensureSearchAttributes, installTemporalLogging } from './runtime/temporal';
+import { connectClient, connectWorker, ensureSearchAttributes, installWorkerRuntime } from './runtime/temporal';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+/**
+ * `npm run build` writes the workflow bundle next to dist/worker.js, so the production worker starts
+ * without webpack; from source (no such file beside worker.ts) the workflows are bundled at start.
+ */
+export const PREBUILT_WORKFLOW_BUNDLE = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
 
 export interface OrderWorkerOptions {
   connection: NativeConnection;
@@ -22,8 +29,10 @@ export interface OrderWorkerOptions {
   db: Db;
   /** For activities that message other workflows (bulk retry). */
   temporal?: Client;
-  /** A prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start. */
+  /** A prebuilt bundle (the build's, or the one tests build per run); otherwise bundled at start. */
   workflowBundlePath?: string;
+  /** How long in-flight activities may run on after shutdown starts; then they are cancelled. */
+  shutdownGraceMs?: number;
 }
 
 export function createOrderWorker(options: OrderWorkerOptions): Promise<Worker> {
@@ -33,7 +42,7 @@ export function createOrderWorker(options: OrderWorkerOptions): Promise<Worker> 
     taskQueue: options.taskQueue,
     ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(options.db, options.temporal ?? null),
-    shutdownGraceTime: '10 seconds',
+    shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
   });
 }
 
@@ -42,7 +51,7 @@ export function createOrderWorker(options: OrderWorkerOptions): Promise<Worker> 
  * them; registered where the server allows it) and the housekeeping schedule.
  */
 async function prepareTemporal(config: Config, logger: ReturnType<typeof createLogger>) {
-  const client = await connectClient(config.temporal.address, config.temporal.namespace);
+  const client = await connectClient(config.temporal);
   try {
     try {
       const added = await ensureSearchAttributes(client);
@@ -59,14 +68,25 @@ async function prepareTemporal(config: Config, logger: ReturnType<typeof createL
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'worker');
-  installTemporalLogging(logger);
+  installWorkerRuntime(logger, { metricsPort: config.workerMetricsPort });
   await prepareTemporal(config, logger);
   const database = await openDatabase(config.database);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const temporal = await connectClient(config.temporal.address, config.temporal.namespace);
+  const connection = await connectWorker(config.temporal);
+  const temporal = await connectClient(config.temporal);
   try {
-    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db, temporal });
-    logger.info({ taskQueue: config.temporal.taskQueue, database: database.location }, 'worker running; Ctrl-C stops it');
+    const worker = await createOrderWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      db: database.db,
+      temporal,
+      workflowBundlePath: existsSync(PREBUILT_WORKFLOW_BUNDLE) ? PREBUILT_WORKFLOW_BUNDLE : undefined,
+      shutdownGraceMs: config.shutdownGraceMs,
+    });
+    logger.info(
+      { taskQueue: config.temporal.taskQueue, database: database.location, metricsPort: config.workerMetricsPort || null },
+      'worker running; Ctrl-C stops it',
+    );
     await worker.run(); // resolves after SIGINT/SIGTERM once the worker has drained
   } finally {
     await temporal.connection.close();

@@ -1,6 +1,8 @@
 /**
- * The API process (`npm run api`): Hono on Node's HTTP server. Stops accepting connections on
- * SIGINT/SIGTERM, lets in-flight requests finish, then closes the database and Temporal connections.
+ * The API process: Hono on Node's HTTP server, started with `node dist/api.js` (built) or
+ * `npm run api` (from source). On SIGTERM/SIGINT it stops accepting connections, answers /readyz
+ * with 503, lets in-flight requests finish for up to SHUTDOWN_GRACE, then closes the database and
+ * Temporal connections and exits.
  */
 import { pathToFileURL } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
@@ -11,44 +13,91 @@ import { loadConfigOrExit, type Config } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
 import { connectClient } from '../runtime/temporal';
 import { createApp } from './app';
+import { ApiMetrics } from './metrics';
 import { OrderGateway } from './order-gateway';
 
-export function startApiServer(deps: { config: Config; db: Db; temporal: Client; logger: Logger }): Promise<{ server: ServerType; url: string }> {
+export interface ApiServer {
+  server: ServerType;
+  url: string;
+  /** Stops accepting, waits for in-flight requests up to `graceMs`, then cuts what is left. */
+  stop(graceMs: number): Promise<{ forced: boolean }>;
+}
+
+export function startApiServer(deps: { config: Config; db: Db; temporal: Client; logger: Logger; metrics?: ApiMetrics }): Promise<ApiServer> {
   const { config, db, temporal, logger } = deps;
   const gateway = new OrderGateway(temporal, {
     taskQueue: config.temporal.taskQueue,
     requestTimeoutMs: config.requestTimeoutMs,
     orders: config.orders,
   });
-  const app = createApp({ db, temporal, gateway, adminToken: config.adminToken, maxBodyBytes: config.maxBodyBytes, shipstation: config.shipstation, temporalSettings: { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl }, logger });
+  let stopping = false;
+  const app = createApp({
+    db,
+    temporal,
+    gateway,
+    adminToken: config.adminToken,
+    maxBodyBytes: config.maxBodyBytes,
+    shipstation: config.shipstation,
+    temporalSettings: { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl },
+    logger,
+    metrics: deps.metrics,
+    stopping: () => stopping,
+  });
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-      resolve({ server, url: `http://${host}:${info.port}` });
+      resolve({
+        server,
+        url: `http://${host}:${info.port}`,
+        stop: (graceMs) => {
+          stopping = true;
+          return closeServer(server, graceMs);
+        },
+      });
     });
   });
 }
 
-export function closeServer(server: ServerType): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
+/**
+ * `server.close()` stops accepting and resolves once every connection has ended; Node closes idle
+ * keep-alive connections at once and busy ones after their response. Past the grace time, whatever
+ * is still open is cut so a hung client cannot hold the process.
+ */
+export function closeServer(server: ServerType, graceMs = 10_000): Promise<{ forced: boolean }> {
+  return new Promise((resolve) => {
+    let forced = false;
+    const timer = setTimeout(() => {
+      forced = true;
+      if ('closeAllConnections' in server) server.closeAllConnections();
+    }, graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve({ forced });
+    });
+  });
 }
 
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'api');
   const database = await openDatabase(config.database);
-  const temporal = await connectClient(config.temporal.address, config.temporal.namespace);
-  const { server, url } = await startApiServer({ config, db: database.db, temporal, logger });
-  logger.info({ url }, 'API listening');
+  const temporal = await connectClient(config.temporal);
+  const api = await startApiServer({ config, db: database.db, temporal, logger, metrics: new ApiMetrics({ processMetrics: true }) });
+  logger.info({ url: api.url, metrics: `${api.url}/metrics` }, 'API listening');
+  let stopping = false;
   const stop = async (signal: string) => {
-    logger.info({ signal }, 'stopping API');
-    await closeServer(server);
+    if (stopping) return; // a second signal while draining changes nothing; the grace time still bounds it
+    stopping = true;
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'stopping API: no new connections, finishing in-flight requests');
+    const { forced } = await api.stop(config.shutdownGraceMs);
+    if (forced) logger.warn('requests still running after SHUTDOWN_GRACE were cut off');
     await temporal.connection.close();
     await database.close();
+    logger.info('API stopped');
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -8,15 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { NativeConnection } from '@temporalio/worker';
 import { openDatabase } from '../db/client';
 import { createMerchant, findMerchant, findMerchantByApiKey, rotateMerchantKey } from '../db/merchants';
 import { migrateDatabase } from '../db/migrate';
-import { closeServer, startApiServer } from '../api/server';
+import { ApiMetrics } from '../api/metrics';
+import { startApiServer } from '../api/server';
 import { loadConfigOrExit } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
 import { ensureMaintenanceSchedule } from '../runtime/maintenance';
-import { connectClient, ensureSearchAttributes, installTemporalLogging } from '../runtime/temporal';
+import { connectClient, connectWorker, ensureSearchAttributes, installWorkerRuntime } from '../runtime/temporal';
 import { startDevServer, type RunningDevServer } from '../runtime/temporal-cli';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createOrderWorker } from '../worker';
@@ -40,7 +40,7 @@ async function main() {
   }
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'dev');
-  installTemporalLogging(logger);
+  installWorkerRuntime(logger, { metricsPort: config.workerMetricsPort });
 
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -84,7 +84,8 @@ async function main() {
       logger.info({ how: server.how, address: server.address }, 'Temporal dev server started');
     }
 
-    const temporal = await connectClient(temporalAddress, config.temporal.namespace);
+    const temporalTarget = { ...config.temporal, address: temporalAddress };
+    const temporal = await connectClient(temporalTarget);
     cleanups.push(() => temporal.connection.close());
     if (config.temporal.addressGiven) {
       const added = await ensureSearchAttributes(temporal);
@@ -105,7 +106,7 @@ async function main() {
     }
     writeFileSync(path.join(dataDir, 'dev-merchant-key'), `${apiKey}\n`, { mode: 0o600 });
 
-    const connection = await NativeConnection.connect({ address: temporalAddress });
+    const connection = await connectWorker(temporalTarget);
     cleanups.push(() => connection.close());
     const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db, temporal });
     const workerRun = worker.run();
@@ -114,8 +115,9 @@ async function main() {
       await workerRun;
     });
 
-    const { server, url } = await startApiServer({ config: { ...config, temporal: { ...config.temporal, address: temporalAddress } }, db: database.db, temporal, logger });
-    cleanups.push(() => closeServer(server));
+    const api = await startApiServer({ config: { ...config, temporal: temporalTarget }, db: database.db, temporal, logger, metrics: new ApiMetrics({ processMetrics: true }) });
+    const { url } = api;
+    cleanups.push(async () => void (await api.stop(config.shutdownGraceMs)));
 
     console.log(
       [
@@ -125,6 +127,7 @@ async function main() {
         `  Temporal UI        ${uiUrl ?? `(using the Temporal server at ${temporalAddress})`}`,
         `  Temporal address   ${temporalAddress}, namespace ${config.temporal.namespace}`,
         `  Database           ${database.kind} at ${database.location}`,
+        `  Metrics            ${url}/metrics (API)${config.workerMetricsPort ? `, http://localhost:${config.workerMetricsPort}/metrics (worker)` : ''}`,
         `  Admin token        ${config.adminToken}`,
         `  Dev merchant key   ${apiKey}   (merchant "${DEV_MERCHANT.id}")`,
         '',
