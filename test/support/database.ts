@@ -15,7 +15,8 @@ export interface TestDatabase extends Database {
   url: string | null;
 }
 
-export async function openTestDatabase(kind: DatabaseKind): Promise<TestDatabase> {
+/** `migrate: false` leaves a PostgreSQL database empty, for tests of the migrate command itself. */
+export async function openTestDatabase(kind: DatabaseKind, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   if (kind === 'pglite') {
     const database = await openDatabase({ pglitePath: 'memory://' });
     await migrateDatabase(database);
@@ -29,7 +30,7 @@ export async function openTestDatabase(kind: DatabaseKind): Promise<TestDatabase
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const database = await openDatabase({ url: url.toString() });
-  await migrateDatabase(database);
+  if (options.migrate !== false) await migrateDatabase(database);
   return {
     ...database,
     url: url.toString(),

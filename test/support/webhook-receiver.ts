@@ -18,7 +18,8 @@ export interface ReceivedRequest {
 }
 
 /** `attempt` counts from 1 over everything this receiver was sent. */
-export type Responder = (request: Omit<ReceivedRequest, 'status' | 'at'>, attempt: number) => { status: number; body?: string };
+/** `delayMs` holds the answer back (a slow receiver); the request is in `received` as soon as it arrives. */
+export type Responder = (request: Omit<ReceivedRequest, 'status' | 'at'>, attempt: number) => { status: number; body?: string; delayMs?: number };
 
 export interface WebhookReceiver {
   url: string;
@@ -36,15 +37,17 @@ export async function startWebhookReceiver(respond: Responder = answer200): Prom
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawBody: Buffer.concat(chunks).toString('utf8') };
-      let reply: { status: number; body?: string };
+      let reply: ReturnType<Responder>;
       try {
         reply = receiver.respond(request, received.length + 1);
       } catch (error) {
         reply = { status: 500, body: String(error) };
       }
       received.push({ ...request, status: reply.status, at: Date.now() });
-      res.writeHead(reply.status, { 'Content-Type': 'text/plain' });
-      res.end(reply.body ?? '');
+      setTimeout(() => {
+        res.writeHead(reply.status, { 'Content-Type': 'text/plain' });
+        res.end(reply.body ?? '');
+      }, reply.delayMs ?? 0);
     });
   });
   await new Promise<void>((resolve, reject) => {

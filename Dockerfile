@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# The connector's image: one image, three commands (docker-compose.yml picks one per service):
+#   node dist/api.js      the API            node dist/worker.js   the Temporal worker
+#   node dist/migrate.js  database migrations
+# glibc (Debian) base: the Temporal SDK's native bridge ships prebuilt for glibc, not musl.
+ARG NODE_IMAGE=node:20.19.5-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    DATA_DIR=/data
+WORKDIR /app
+COPY --from=build --chown=root:root /app/package.json /app/package-lock.json ./
+COPY --from=build --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /app/dist ./dist
+# The code is root-owned and read-only to the process; only DATA_DIR (embedded PGlite, if no
+# DATABASE_URL is given) is writable. `node` is the unprivileged user the base image provides.
+RUN mkdir -p /data && chown node:node /data
+USER node
+# API port (PORT) and the worker's metrics port (WORKER_METRICS_PORT).
+EXPOSE 3000 9464
+CMD ["node", "dist/api.js"]
