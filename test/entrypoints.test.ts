@@ -37,7 +37,7 @@ describe('entry points', () => {
     expect(proc.output()).toContain('migrations applied to pglite');
   });
 
-  it('the API serves on its port and stops cleanly on SIGTERM', async () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('the API serves on its port and stops cleanly on %s', async (signal) => {
     const port = await freePort();
     const proc = run('api/server.ts', { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', TEMPORAL_ADDRESS: inject('temporalAddress') });
     try {
@@ -46,9 +46,10 @@ describe('entry points', () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({ status: 'ready', database: 'ok', temporal: 'ok' });
     } finally {
-      proc.child.kill('SIGTERM');
+      proc.child.kill(signal);
     }
     expect(await proc.exit).toBe(0);
+    expect(proc.output()).toContain('API stopped');
   });
 
   describe.runIf(DATABASE_KINDS.includes('postgres'))('worker on PostgreSQL', () => {
@@ -58,12 +59,12 @@ describe('entry points', () => {
     });
     afterAll(() => database?.close());
 
-    it('the worker registers, polls, and drains on SIGTERM', async () => {
+    it.each(['SIGTERM', 'SIGINT'] as const)('the worker registers, polls, and drains on %s', async (signal) => {
       const proc = run('worker.ts', { DATABASE_URL: database.url!, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: `entry-${Date.now()}`, WORKER_METRICS_PORT: '0' });
       try {
         await proc.waitForOutput('worker running', 90_000);
       } finally {
-        proc.child.kill('SIGTERM');
+        proc.child.kill(signal);
       }
       expect(await proc.exit).toBe(0);
       expect(proc.output()).toContain('worker stopped');
