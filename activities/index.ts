@@ -2,7 +2,7 @@
  * Activities: the only code that writes the read model on a workflow's behalf. Each is idempotent,
  * so Temporal's retries are always safe.
  */
-import { log } from '@temporalio/activity';
+import { heartbeat, log } from '@temporalio/activity';
 import type { Db } from '../db/client';
 import { purgeRequestLog } from '../db/connections';
 import type { Client } from '@temporalio/client';
@@ -10,6 +10,7 @@ import { createBulkRetryActivities } from './bulk-retry';
 import { createConfirmationActivities } from './confirmations';
 import { findOrderById, projectOrder as writeProjection, stateFromRecord, type ProjectionInput } from '../db/orders';
 import { findMerchant } from '../db/merchants';
+import { purgePersonalData } from '../db/retention';
 import type { DeadlineOverrides } from '../domain/lifecycle';
 import type { OrderState } from '../domain/order';
 
@@ -35,6 +36,16 @@ export function createActivities(db: Db, temporal: Client | null = null) {
       const deleted = await purgeRequestLog(db, olderThanDays);
       log.info('request log purged', { olderThanDays, deleted });
       return deleted;
+    },
+
+    /**
+     * Purges the personal data of orders closed (confirmed or canceled) longer than the retention, in
+     * committed batches (a retry continues where the last attempt stopped); returns how many orders.
+     */
+    async purgePersonalData(olderThanDays: number): Promise<number> {
+      const purged = await purgePersonalData(db, olderThanDays, { onBatch: (soFar) => heartbeat(soFar) });
+      log.info('personal data purged', { olderThanDays, purged });
+      return purged;
     },
 
     /** The read model's view of an order and its projected version, for reopening a closed workflow. */

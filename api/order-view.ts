@@ -50,6 +50,10 @@ export const OrderViewSchema = OrderSummarySchema.extend({
   hold: z.object({ reason: z.string().nullable(), returnsTo: z.string().nullable() }).nullable(),
   cancelReason: z.string().nullable(),
   flags: z.array(z.object({ code: z.string(), at: z.string(), detail: z.string() })),
+  personalDataPurgedAt: z.string().nullable().openapi({
+    description:
+      'When the personal data of this closed order was purged (PERSONAL_DATA_DAYS), else null. A purged order keeps its number, status, dates, amounts, lines, shipments (carrier, service, tracking) and timeline; its customer code and e-mail, notes, gift message and custom fields are null or empty, its addresses are `{"name": "[redacted]"}` plus country and state, and shipment details keep only notifyCustomer and requestedWarehouse.',
+  }),
   order: z.record(z.string(), z.unknown()).openapi({ description: 'The order content as normalised' }),
   lines: z.array(z.record(z.string(), z.unknown())),
   shipments: z.array(z.record(z.string(), z.unknown())),
@@ -81,6 +85,7 @@ export function orderView({ order: o, lines, shipments }: OrderRecord) {
     hold: o.status === 'on_hold' ? { reason: o.holdReason, returnsTo: o.heldFrom } : null,
     cancelReason: o.cancelReason,
     flags: o.flags,
+    personalDataPurgedAt: o.personalDataPurgedAt ? toIso(o.personalDataPurgedAt) : null,
     order: {
       orderDate: toIso(o.orderDate),
       currency: o.currency,

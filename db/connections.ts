@@ -1,6 +1,6 @@
 /** ShipStation connections, their export snapshots, request log and raw notices (owned by the API). */
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, gt, gte, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from './client';
 import { lockForExport, recordServedWindow } from './export-windows';
 import { hashSecret } from './merchants';
@@ -103,7 +103,9 @@ export async function exportSnapshot(
     q
       .select({ orderId: orders.orderId })
       .from(orders)
-      .where(and(connectionScope(connection), gte(orders.lastModified, start), lte(orders.lastModified, end)))
+      // A purged order (db/retention.ts) is never served again: its addresses are gone, and
+      // ShipStation has had it, closed, long ago.
+      .where(and(connectionScope(connection), gte(orders.lastModified, start), lte(orders.lastModified, end), isNull(orders.personalDataPurgedAt)))
       .orderBy(orders.lastModified, orders.orderId);
   // A dry run (ops' connection test) shows what ShipStation would get and records nothing.
   if (options.dryRun) return { id: 'dry-run', orderIds: (await matching(db)).map((r) => r.orderId), reused: false };
@@ -130,11 +132,14 @@ export async function exportSnapshot(
   });
 }
 
-/** Order rows and lines for one page, in the snapshot's order (content as it is now). */
+/**
+ * Order rows and lines for one page, in the snapshot's order (content as it is now). An order purged
+ * since the snapshot was taken (it is reused for EXPORT_SNAPSHOT_TTL) is left out.
+ */
 export async function loadExportPage(db: Db, orderIds: string[]) {
   if (orderIds.length === 0) return [];
   const [orderRows, lineRows] = await Promise.all([
-    db.select().from(orders).where(inArray(orders.orderId, orderIds)),
+    db.select().from(orders).where(and(inArray(orders.orderId, orderIds), isNull(orders.personalDataPurgedAt))),
     db.select().from(orderLines).where(inArray(orderLines.orderId, orderIds)).orderBy(orderLines.orderId, orderLines.position),
   ]);
   const byId = new Map(orderRows.map((o) => [o.orderId, o]));
@@ -188,17 +193,26 @@ export async function purgeRequestLog(db: Db, olderThanDays: number): Promise<nu
   return deleted.length;
 }
 
-/** Keeps the raw notice for later replay; a repeat only counts. */
+/**
+ * Keeps the raw notice for later replay; a repeat only counts. Not for an order whose personal data
+ * was purged (db/retention.ts): the body names the recipient. The order row is read `for share`, so a
+ * purge of it in progress is waited for (and seen), and a purge running meanwhile skips the locked
+ * order until its next run, which deletes the notice with the rest.
+ */
 export async function storeNotice(
   db: Db,
   notice: { connectionId: string; orderId: string; shipmentKey: string; query: string; contentType: string | null; body: string },
 ): Promise<void> {
-  await db
-    .insert(shipmentNotices)
-    .values(notice)
-    .onConflictDoUpdate({
-      target: [shipmentNotices.connectionId, shipmentNotices.orderId, shipmentNotices.shipmentKey],
-      set: { timesReceived: sql`${shipmentNotices.timesReceived} + 1` },
-    });
+  await db.transaction(async (tx) => {
+    const [order] = await tx.select({ purgedAt: orders.personalDataPurgedAt }).from(orders).where(eq(orders.orderId, notice.orderId)).for('share');
+    if (order && order.purgedAt !== null) return;
+    await tx
+      .insert(shipmentNotices)
+      .values(notice)
+      .onConflictDoUpdate({
+        target: [shipmentNotices.connectionId, shipmentNotices.orderId, shipmentNotices.shipmentKey],
+        set: { timesReceived: sql`${shipmentNotices.timesReceived} + 1` },
+      });
+  });
 }
 

@@ -7,6 +7,7 @@ import type { OrderContent, OrderState, OrderStatus, ShipmentRecord, StuckReason
 import { trimDecimal } from '../domain/money';
 import type { Db } from './client';
 import { freshStamp, holdAgainstExport } from './export-windows';
+import { redactPurgedOrder } from './retention';
 import { orderLines, orders, shipments, type OrderLineRow, type OrderRow, type ShipmentRow } from './schema';
 
 /** Timestamps come back from PostgreSQL as text; the service speaks ISO 8601 UTC. */
@@ -93,7 +94,7 @@ export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ la
         },
         setWhere: sql`${orders.version} < excluded.version`,
       })
-      .returning({ lastModified: orders.lastModified });
+      .returning({ lastModified: orders.lastModified, personalDataPurgedAt: orders.personalDataPurgedAt });
 
     if (written.length === 0) {
       const [current] = await tx.select({ lastModified: orders.lastModified }).from(orders).where(eq(orders.orderId, state.orderId));
@@ -172,6 +173,10 @@ export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ la
           },
         });
     }
+    // A purged order stays purged: what this projection brought back (a workflow still holding the
+    // data, or a late notice's recipient) is redacted before anyone can read it (db/retention.ts).
+    const purgedAt = written[0]!.personalDataPurgedAt;
+    if (purgedAt !== null) await redactPurgedOrder(tx, state.orderId, purgedAt);
     return { lastModified: toIso(written[0]!.lastModified), applied: true };
   });
 }

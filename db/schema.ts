@@ -89,12 +89,24 @@ export const orders = pgTable(
     waitingSince: timestamp('waiting_since', { withTimezone: true, mode: 'string' }).notNull(),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+    /**
+     * When the personal data of this closed order was purged (PERSONAL_DATA_DAYS, db/retention.ts);
+     * null = never. Once set it stays: a later projection of the order is redacted again as it is
+     * written, and the order is never served to ShipStation again.
+     */
+    personalDataPurgedAt: timestamp('personal_data_purged_at', { withTimezone: true, mode: 'string' }),
   },
   (t) => [
     uniqueIndex('orders_merchant_number_idx').on(t.merchantId, t.orderNumber),
     index('orders_merchant_last_modified_idx').on(t.merchantId, t.lastModified, t.orderId),
     index('orders_merchant_status_idx').on(t.merchantId, t.status),
     index('orders_stuck_idx').on(t.stuckReason).where(sql`${t.stuckReason} is not null`),
+    // The purge's work list: closed (TERMINAL_STATUSES), not yet purged, oldest closure first. Purged
+    // and open orders are not in it, so a run with nothing due costs one probe of a small index. The
+    // purge's query repeats this predicate literally (db/retention.ts) so the planner can use it.
+    index('orders_personal_data_due_idx')
+      .on(t.statusSince)
+      .where(sql`${t.personalDataPurgedAt} is null and ${t.status} in ('confirmed', 'canceled')`),
   ],
 );
 

@@ -1,4 +1,4 @@
-/** Housekeeping run by a Temporal schedule (runtime/maintenance.ts), visible in the Web UI. */
+/** Housekeeping run by Temporal schedules (runtime/maintenance.ts), visible in the Web UI. */
 import { proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { BulkRetryFilter, BulkRetryReport } from '../activities/bulk-retry';
@@ -10,6 +10,18 @@ const { purgeRequestLog } = proxyActivities<ReturnType<typeof createActivities>>
 
 export async function purgeRequestLogWorkflow(olderThanDays: number): Promise<number> {
   return purgeRequestLog(olderThanDays);
+}
+
+/** A backlog (the first run after deployment) may take many batches; each committed batch heartbeats. */
+const personalDataPurgeOptions = { startToCloseTimeout: '1 hour', heartbeatTimeout: '2 minutes', retry: { maximumAttempts: 5 } } as const;
+const { purgePersonalData } = proxyActivities<ReturnType<typeof createActivities>>(personalDataPurgeOptions);
+
+/** PERSONAL_DATA_DAYS: the personal data of orders closed longer than this is purged (db/retention.ts). */
+export async function purgePersonalDataWorkflow(olderThanDays: number): Promise<number> {
+  return purgePersonalData.executeWithOptions(
+    { ...personalDataPurgeOptions, summary: `purge personal data of orders closed more than ${olderThanDays}d ago` },
+    [olderThanDays],
+  );
 }
 
 const { selectStuckOrders, retryOrders } = proxyActivities<ReturnType<typeof createActivities>>({

@@ -1,0 +1,2 @@
+ALTER TABLE "orders" ADD COLUMN "personal_data_purged_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "orders_personal_data_due_idx" ON "orders" USING btree ("status_since") WHERE "orders"."personal_data_purged_at" is null and "orders"."status" in ('confirmed', 'canceled');
