@@ -16,7 +16,9 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -89,6 +91,18 @@ const { projectOrder, loadOrderState } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+/**
+ * Projections of changes made by signals (export marks, shipments, confirmations) run as local
+ * activities: in the worker, inside the workflow task that made the change, with no activity task to
+ * schedule, dispatch and report back (docs/performance.md). Retried the same way; a long outage backs
+ * off on timers. Histories recorded before this change replay the regular activity (the patch).
+ */
+const { projectOrder: projectOrderLocally } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+const PROJECT_LOCALLY_PATCH = 'project-order-as-local-activity';
+
 export type OrderWorkflowInput =
   /** A new order posted by its source. */
   | {
@@ -136,9 +150,16 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   const changed = () => {
     version++;
   };
+  /** Update handlers waiting for their change to reach the read model (see the projection loop). */
+  let updatesAwaitingProjection = 0;
   const projected = async () => {
     const mine = version;
-    await condition(() => projectedVersion >= mine);
+    updatesAwaitingProjection++;
+    try {
+      await condition(() => projectedVersion >= mine);
+    } finally {
+      updatesAwaitingProjection--;
+    }
     return state!;
   };
 
@@ -303,10 +324,16 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   for (;;) {
     if (projectedVersion < version) {
       const target = version;
-      const { lastModified } = await projectOrder.executeWithOptions(
-        { startToCloseTimeout: '30 seconds', summary: `project ${state!.status} v${target}` },
-        [{ state: state!, version: target, workflowId: workflowInfo().workflowId }],
-      );
+      const projection = [{ state: state!, version: target, workflowId: workflowInfo().workflowId }] as const;
+      const summary = `project ${state!.status} v${target}`;
+      // A local activity keeps the workflow task open until it is done, and with it the acceptance of
+      // any update in that task: a caller waiting for acceptance could time out and be told "nothing
+      // changed" although it did. So a change an update waits for is projected by a regular activity
+      // (the task, and the acceptance, complete first); changes made by signals go local.
+      const local = updatesAwaitingProjection === 0 && patched(PROJECT_LOCALLY_PATCH);
+      const { lastModified } = local
+        ? await projectOrderLocally.executeWithOptions({ startToCloseTimeout: '30 seconds', summary }, [...projection])
+        : await projectOrder.executeWithOptions({ startToCloseTimeout: '30 seconds', summary }, [...projection]);
       state!.lastModified = lastModified;
       projectedVersion = target;
       publishVisibility(state!);
