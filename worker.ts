@@ -33,6 +33,8 @@ export interface OrderWorkerOptions {
   workflowBundlePath?: string;
   /** How long in-flight activities may run on after shutdown starts; then they are cancelled. */
   shutdownGraceMs?: number;
+  /** Workflows kept in memory between messages; evicted ones are replayed from history when needed. */
+  maxCachedWorkflows?: number;
 }
 
 export function createOrderWorker(options: OrderWorkerOptions): Promise<Worker> {
@@ -43,6 +45,7 @@ export function createOrderWorker(options: OrderWorkerOptions): Promise<Worker> 
     ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(options.db, options.temporal ?? null),
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+    ...(options.maxCachedWorkflows !== undefined && { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
 }
 
@@ -82,6 +85,7 @@ async function main() {
       temporal,
       workflowBundlePath: existsSync(PREBUILT_WORKFLOW_BUNDLE) ? PREBUILT_WORKFLOW_BUNDLE : undefined,
       shutdownGraceMs: config.shutdownGraceMs,
+      maxCachedWorkflows: config.workerCachedWorkflows,
     });
     logger.info(
       { taskQueue: config.temporal.taskQueue, database: database.location, metricsPort: config.workerMetricsPort || null },

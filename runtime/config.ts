@@ -32,6 +32,8 @@ export interface Config {
   };
   /** Port of the worker's Prometheus endpoint (Temporal SDK metrics); 0 = none. */
   workerMetricsPort: number;
+  /** Order workflows a worker keeps in memory between messages (the SDK's sticky cache). */
+  workerCachedWorkflows: number;
   /** How long a stopping API or worker lets in-flight requests and activities finish. */
   shutdownGraceMs: number;
   /** Personal data of orders closed longer than this many days is purged from the read model. */
@@ -84,6 +86,7 @@ export const CONFIG_VARIABLES = [
   'TEMPORAL_TLS_SERVER_NAME',
   'TEMPORAL_API_KEY',
   'WORKER_METRICS_PORT',
+  'WORKER_CACHED_WORKFLOWS',
   'SHUTDOWN_GRACE',
   'PERSONAL_DATA_DAYS',
   'REQUEST_TIMEOUT',
@@ -172,6 +175,9 @@ export function loadConfig(env: Env = process.env): Config {
       apiKey: temporalApiKey,
     },
     workerMetricsPort: integer('WORKER_METRICS_PORT', 9464, 0, 65535),
+    // The SDK's default grows with the heap limit (over 2,000 on a large machine, about 0.5 MiB
+    // each); 1,000 keeps a worker under 1 GiB however many orders are open (docs/performance.md).
+    workerCachedWorkflows: integer('WORKER_CACHED_WORKFLOWS', 1000, 2, 100_000),
     shutdownGraceMs: duration('SHUTDOWN_GRACE', '10s'),
     personalDataDays: integer('PERSONAL_DATA_DAYS', 90, 1, 3650),
     requestTimeoutMs: duration('REQUEST_TIMEOUT', '10s'),

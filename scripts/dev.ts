@@ -108,7 +108,7 @@ async function main() {
 
     const connection = await connectWorker(temporalTarget);
     cleanups.push(() => connection.close());
-    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db, temporal });
+    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db, temporal, maxCachedWorkflows: config.workerCachedWorkflows, shutdownGraceMs: config.shutdownGraceMs });
     const workerRun = worker.run();
     cleanups.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
