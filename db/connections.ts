@@ -4,7 +4,7 @@ import { and, desc, eq, gt, gte, inArray, isNull, lt, lte, sql } from 'drizzle-o
 import type { Db } from './client';
 import { lockForExport, recordServedWindow } from './export-windows';
 import { hashSecret } from './merchants';
-import { connectionRequests, connections, exportSnapshots, merchants, orderLines, orders, shipmentNotices, type ConnectionRow } from './schema';
+import { connectionRequests, connections, exportSnapshots, merchants, orderLines, orders, shipmentNotices, type ConnectionRow, type OrderLineRow } from './schema';
 
 export class ScopeConflictError extends Error {}
 export class UnknownMerchantError extends Error {}
@@ -12,7 +12,8 @@ export class UnknownMerchantError extends Error {}
 const randomToken = (bytes: number) => randomBytes(bytes).toString('base64url');
 /** Usernames are what a merchant types into ShipStation: short, unambiguous, unique. */
 const newUsername = (merchantId: string) => `ss-${merchantId.slice(0, 20)}-${randomBytes(4).toString('hex')}`;
-export const newConnectionPassword = () => randomToken(24);
+/** Prefixed like the other secrets (secret scanners spot it; it never starts with "-", which a CLI would read as an option). */
+export const newConnectionPassword = () => `ssp_${randomToken(24)}`;
 
 /**
  * Creates a connection. Scopes of one merchant never overlap: a whole-account connection excludes
@@ -80,38 +81,58 @@ export function connectionScope(connection: Pick<ConnectionRow, 'merchantId' | '
     : and(eq(orders.merchantId, connection.merchantId), eq(orders.source, connection.source))!;
 }
 
-export interface Snapshot {
+export interface SnapshotPage {
   id: string;
-  orderIds: string[];
+  /** How many orders the window matched when its snapshot was taken (the page count follows). */
+  total: number;
+  /** The ids of the page asked for, in snapshot order (empty beyond the last page). */
+  pageIds: string[];
   reused: boolean;
 }
 
 /**
- * The ordered ids of one export window, taken once and reused while fresh, so ShipStation's walk over
- * pages 1..N sees a list that does not move under it. Taking it locks out projections of the
- * merchant for a moment and records the window as served (db/export-windows.ts).
+ * The ids of one page of a snapshot, read inside the database: a page costs the same however many
+ * orders the window holds, with no need to send the whole list to the API and parse it there.
  */
-export async function exportSnapshot(
+function pageOf(page: { offset: number; limit: number }) {
+  if (!Number.isSafeInteger(page.offset) || page.offset < 0 || !Number.isSafeInteger(page.limit) || page.limit < 1) {
+    throw new RangeError(`not a page: offset ${page.offset}, limit ${page.limit}`);
+  }
+  // A slice beyond the end is empty (lax mode), as is the part of one that reaches past it.
+  const path = `$[${page.offset} to ${page.offset + page.limit - 1}]`;
+  return {
+    total: sql<number>`jsonb_array_length(${exportSnapshots.orderIds})`.mapWith(Number),
+    pageIds: sql<string[]>`jsonb_path_query_array(${exportSnapshots.orderIds}, ${path}::jsonpath)`.mapWith(exportSnapshots.orderIds),
+  };
+}
+
+/**
+ * One page of the ordered ids of an export window, from a snapshot taken once and reused while fresh,
+ * so ShipStation's walk over pages 1..N sees a list that does not move under it. Taking it locks out
+ * projections of the merchant for a moment and records the window as served (db/export-windows.ts).
+ * The list is built and sliced by the database; only the page's ids travel.
+ */
+export async function exportSnapshotPage(
   db: Db,
   connection: ConnectionRow,
   window: { start: Date; end: Date },
+  page: { offset: number; limit: number },
   options: { ttlMs: number; maxClockSkewMs: number; dryRun?: boolean },
-): Promise<Snapshot> {
+): Promise<SnapshotPage> {
   const start = window.start.toISOString();
   const end = window.end.toISOString();
-  const matching = (q: Pick<Db, 'select'>) =>
-    q
-      .select({ orderId: orders.orderId })
-      .from(orders)
-      // A purged order (db/retention.ts) is never served again: its addresses are gone, and
-      // ShipStation has had it, closed, long ago.
-      .where(and(connectionScope(connection), gte(orders.lastModified, start), lte(orders.lastModified, end), isNull(orders.personalDataPurgedAt)))
-      .orderBy(orders.lastModified, orders.orderId);
+  const slice = pageOf(page);
+  // A purged order (db/retention.ts) is never served again: its addresses are gone, and
+  // ShipStation has had it, closed, long ago.
+  const inWindow = and(connectionScope(connection), gte(orders.lastModified, start), lte(orders.lastModified, end), isNull(orders.personalDataPurgedAt));
   // A dry run (ops' connection test) shows what ShipStation would get and records nothing.
-  if (options.dryRun) return { id: 'dry-run', orderIds: (await matching(db)).map((r) => r.orderId), reused: false };
+  if (options.dryRun) {
+    const rows = await db.select({ orderId: orders.orderId }).from(orders).where(inWindow).orderBy(orders.lastModified, orders.orderId);
+    return { id: 'dry-run', total: rows.length, pageIds: rows.slice(page.offset, page.offset + page.limit).map((r) => r.orderId), reused: false };
+  }
   const freshAfter = new Date(Date.now() - options.ttlMs).toISOString();
   const [reusable] = await db
-    .select({ id: exportSnapshots.id, orderIds: exportSnapshots.orderIds })
+    .select({ id: exportSnapshots.id, ...slice })
     .from(exportSnapshots)
     .where(and(eq(exportSnapshots.connectionId, connection.id), eq(exportSnapshots.windowStart, start), eq(exportSnapshots.windowEnd, end), gt(exportSnapshots.createdAt, freshAfter)))
     .orderBy(desc(exportSnapshots.createdAt))
@@ -120,15 +141,14 @@ export async function exportSnapshot(
 
   return db.transaction(async (tx) => {
     await lockForExport(tx, connection.merchantId);
-    const rows = await matching(tx);
-    const orderIds = rows.map((r) => r.orderId);
     const id = `snap_${randomToken(9)}`;
-    await tx.insert(exportSnapshots).values({ id, connectionId: connection.id, windowStart: start, windowEnd: end, orderIds });
+    const orderIds = sql`(select coalesce(jsonb_agg(${orders.orderId} order by ${orders.lastModified}, ${orders.orderId}), '[]'::jsonb) from ${orders} where ${inWindow})`;
+    const [taken] = await tx.insert(exportSnapshots).values({ id, connectionId: connection.id, windowStart: start, windowEnd: end, orderIds }).returning(slice);
     // A window reaching far into the future (a wrong clock) must not push every later stamp there.
     const servedUntil = new Date(Math.min(window.end.getTime(), Date.now() + options.maxClockSkewMs)).toISOString();
     await recordServedWindow(tx, connection.merchantId, servedUntil);
     await tx.delete(exportSnapshots).where(and(eq(exportSnapshots.connectionId, connection.id), lt(exportSnapshots.createdAt, freshAfter)));
-    return { id, orderIds, reused: false };
+    return { id, total: taken!.total, pageIds: taken!.pageIds, reused: false };
   });
 }
 
@@ -143,9 +163,15 @@ export async function loadExportPage(db: Db, orderIds: string[]) {
     db.select().from(orderLines).where(inArray(orderLines.orderId, orderIds)).orderBy(orderLines.orderId, orderLines.position),
   ]);
   const byId = new Map(orderRows.map((o) => [o.orderId, o]));
+  const linesOf = new Map<string, OrderLineRow[]>();
+  for (const line of lineRows) {
+    const lines = linesOf.get(line.orderId);
+    if (lines) lines.push(line);
+    else linesOf.set(line.orderId, [line]);
+  }
   return orderIds.flatMap((id) => {
     const order = byId.get(id);
-    return order ? [{ order, lines: lineRows.filter((l) => l.orderId === id), shipments: [] }] : [];
+    return order ? [{ order, lines: linesOf.get(id) ?? [], shipments: [] }] : [];
   });
 }
 

@@ -10,7 +10,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Db } from '../../db/client';
 import {
   connectionScope,
-  exportSnapshot,
+  exportSnapshotPage,
   findConnection,
   loadExportPage,
   logConnectionRequest,
@@ -148,10 +148,15 @@ export function shipstationRoutes(deps: ShipStationDeps) {
     if (!/^\d{1,6}$/.test(pageText) || Number(pageText) < 1) return text(400, `page "${pageText}" is not a page number (1, 2, ...)`, windowLog);
     const page = Number(pageText);
 
-    const snapshot = await exportSnapshot(db, connection, window, { ttlMs: settings.snapshotTtlMs, maxClockSkewMs: MAX_CLOCK_SKEW_MS, dryRun });
-    const pages = Math.max(1, Math.ceil(snapshot.orderIds.length / settings.pageSize));
-    const pageIds = snapshot.orderIds.slice((page - 1) * settings.pageSize, page * settings.pageSize);
-    const records = await loadExportPage(db, pageIds);
+    const snapshot = await exportSnapshotPage(
+      db,
+      connection,
+      window,
+      { offset: (page - 1) * settings.pageSize, limit: settings.pageSize },
+      { ttlMs: settings.snapshotTtlMs, maxClockSkewMs: MAX_CLOCK_SKEW_MS, dryRun },
+    );
+    const pages = Math.max(1, Math.ceil(snapshot.total / settings.pageSize));
+    const records = await loadExportPage(db, snapshot.pageIds);
 
     const served: ExportOrder[] = [];
     const marks: string[] = [];
