@@ -1,5 +1,5 @@
 # Two commands: `make dev` runs the whole stack on embedded defaults, `make test` runs the suite.
-.PHONY: dev test typecheck install tools clean
+.PHONY: dev test bench typecheck install tools clean
 
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 
@@ -8,6 +8,10 @@ dev: install tools
 
 test: install tools typecheck
 	npx vitest run
+
+# Benchmarks (docs/performance.md): its own stack, about 10 minutes; `npm run bench -- --help`.
+bench: install tools
+	npx tsx bench/run.ts
 
 typecheck: install
 	npx tsc --noEmit -p tsconfig.json

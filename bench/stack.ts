@@ -1,0 +1,177 @@
+/**
+ * The stack a benchmark run measures, started from scratch: a Temporal dev server of its own, a fresh
+ * database, and the production build's worker and API (`node dist/...`, as docker-compose runs them)
+ * as separate processes so their memory is measured apart. With `--db pglite` the embedded database
+ * allows one process only, so the worker and the API run inside the bench process, as `make dev` does.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import pino from 'pino';
+import postgres from 'postgres';
+import { ApiMetrics } from '../api/metrics';
+import { startApiServer, type ApiServer } from '../api/server';
+import { openDatabase, type Database } from '../db/client';
+import { migrateDatabase } from '../db/migrate';
+import { loadConfig } from '../runtime/config';
+import { freePort, PROJECT_ROOT, startDevServer, type RunningDevServer } from '../runtime/temporal-cli';
+import { PRODUCTION_COMMANDS, startProcess, type RunningProcess } from '../test/support/processes';
+import { createOrderWorker } from '../worker';
+import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+export interface BenchStack {
+  kind: DatabaseKind;
+  apiUrl: string;
+  adminToken: string;
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  /** The bench's own client (floors, history counts). */
+  temporal: Client;
+  /** The bench's own native connection (the floor worker). */
+  nativeConnection: NativeConnection;
+  /** The read model, for seeding and checks (the same database the stack uses). */
+  database: Database;
+  /** Processes whose memory is reported, by name. */
+  processes: Record<string, number>;
+  /** The fraction of what the stack logs that is kept for the report (errors). */
+  errors: () => string[];
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+let runtimeInstalled = false;
+/** The bench process's SDK runtime (floor worker, and the stack itself with PGlite): warnings only. */
+export function installQuietRuntime() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: string }): Promise<BenchStack> {
+  installQuietRuntime();
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'ssw-bench-'));
+  const namespace = 'default';
+  const cleanups: (() => Promise<unknown> | unknown)[] = [() => rmSync(workDir, { recursive: true, force: true })];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch {
+        // best effort: a benchmark that failed half-way still tears down the rest
+      }
+    }
+  };
+  try {
+    const server: RunningDevServer = await startDevServer({
+      port: await freePort(),
+      namespace,
+      searchAttributes: ORDER_SEARCH_ATTRIBUTES,
+      logFile: path.join(workDir, 'temporal.log'),
+      // In memory, as the test suite runs it: a SQLite file would add fsyncs the real cluster (PostgreSQL) does not share.
+    });
+    cleanups.push(() => server.stop());
+    const connection = await Connection.connect({ address: server.address });
+    cleanups.push(() => connection.close());
+    const temporal = new Client({ connection, namespace });
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    cleanups.push(() => nativeConnection.close());
+
+    const adminToken = `bench-${randomBytes(16).toString('hex')}`;
+    const taskQueue = 'orders-bench';
+    const apiPort = await freePort();
+    const env = {
+      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_NAMESPACE: namespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      ADMIN_TOKEN: adminToken,
+      PORT: String(apiPort),
+      HOST: '127.0.0.1',
+      PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
+      REQUEST_TIMEOUT: '60s',
+      LOG_LEVEL: 'info', // as in production: logging is part of the cost
+      WORKER_METRICS_PORT: '0',
+    };
+    const base = {
+      kind: options.db,
+      apiUrl: `http://127.0.0.1:${apiPort}`,
+      adminToken,
+      temporalAddress: server.address,
+      namespace,
+      taskQueue,
+      temporal,
+      nativeConnection,
+      stop,
+    };
+
+    if (options.db === 'postgres') {
+      const adminUrl = options.adminUrl ?? DEFAULT_ADMIN_URL;
+      const name = `ssw_bench_${randomBytes(5).toString('hex')}`;
+      const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`create database ${name}`);
+      cleanups.push(async () => {
+        await admin.unsafe(`drop database if exists ${name} with (force)`);
+        await admin.end({ timeout: 5 });
+      });
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      const databaseUrl = url.toString();
+      const migrate = startProcess(PRODUCTION_COMMANDS.migrate, { DATABASE_URL: databaseUrl });
+      if ((await migrate.exit) !== 0) throw new Error(`migrations failed:\n${migrate.output()}`);
+      const database = await openDatabase({ url: databaseUrl });
+      cleanups.push(() => database.close());
+
+      const children: RunningProcess[] = [];
+      cleanups.push(async () => {
+        for (const child of children) child.child.kill('SIGTERM');
+        await Promise.all(children.map((c) => c.exit));
+      });
+      // BENCH_CPU_PROFILE_DIR=dir writes V8 CPU profiles of the API and the worker there (on exit).
+      const profileDir = process.env.BENCH_CPU_PROFILE_DIR?.trim();
+      const command = (base: readonly string[]) => (profileDir ? [base[0]!, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...base.slice(1)] : base);
+      const worker = startProcess(command(PRODUCTION_COMMANDS.worker), { ...env, DATABASE_URL: databaseUrl });
+      children.push(worker);
+      await worker.waitForOutput('worker running', 120_000);
+      const api = startProcess(command(PRODUCTION_COMMANDS.api), { ...env, DATABASE_URL: databaseUrl });
+      children.push(api);
+      await api.waitForOutput('API listening', 60_000);
+      const errorLines = () => children.flatMap((c) => c.output().split('\n').filter((l) => /"level":(50|60)/.test(l)));
+      return { ...base, database, processes: { api: api.child.pid!, worker: worker.child.pid! }, errors: errorLines };
+    }
+
+    // PGlite: one process holds the database, so the worker and the API run here.
+    const database = await openDatabase({ pglitePath: path.join(workDir, 'pglite') });
+    cleanups.push(() => database.close());
+    await migrateDatabase(database);
+    const config = loadConfig({ ...env });
+    const worker: Worker = await createOrderWorker({
+      connection: nativeConnection,
+      namespace,
+      taskQueue,
+      db: database.db,
+      temporal,
+      workflowBundlePath: path.join(PROJECT_ROOT, 'dist', 'workflow-bundle.js'),
+    });
+    const run = worker.run();
+    cleanups.push(async () => {
+      worker.shutdown();
+      await run;
+    });
+    const errors: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
+    const api: ApiServer = await startApiServer({ config, db: database.db, temporal, logger, metrics: new ApiMetrics() });
+    cleanups.push(() => api.stop(5_000));
+    return { ...base, database, processes: { 'api+worker (bench process)': process.pid }, errors: () => errors };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export { PROJECT_ROOT };
