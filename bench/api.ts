@@ -13,8 +13,28 @@ export interface BenchMerchant {
   connection: { url: string; username: string; password: string };
 }
 
+/** Connections a keep-alive race closed under us (and the request was sent again); reported. */
+export const socketRetries = { count: 0 };
+
+/**
+ * fetch, sent once more when the connection was closed before an answer came: Node's server closes
+ * idle keep-alive sockets after 5 s and a client may pick one up at that very moment. Every request
+ * the bench sends is idempotent (order creation by payload, acks, notices by shipment key, reads).
+ */
+export async function benchFetch(url: string, init?: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      const code = (error as { cause?: { code?: string } }).cause?.code;
+      if (attempt >= 3 || !(code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE')) throw error;
+      socketRetries.count++;
+    }
+  }
+}
+
 export async function request(stack: BenchStack, method: string, path: string, options: { token?: string; json?: unknown; expect?: number[] } = {}) {
-  const response = await fetch(`${stack.apiUrl}${path}`, {
+  const response = await benchFetch(`${stack.apiUrl}${path}`, {
     method,
     headers: {
       ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
@@ -78,7 +98,7 @@ export async function waitForStatus(stack: BenchStack, merchantId: string, statu
 }
 
 export function simulatorFor(merchant: BenchMerchant): ShipStationSimulator {
-  return new ShipStationSimulator({ fetch, url: merchant.connection.url, username: merchant.connection.username, password: merchant.connection.password });
+  return new ShipStationSimulator({ fetch: benchFetch, url: merchant.connection.url, username: merchant.connection.username, password: merchant.connection.password });
 }
 
 /**

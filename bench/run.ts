@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { findTemporalCli, PROJECT_ROOT } from '../runtime/temporal-cli';
+import { socketRetries } from './api';
 import { exportScenario } from './scenarios/export';
 import { lifecycleScenario } from './scenarios/lifecycle';
 import { memoryScenario } from './scenarios/memory';
@@ -120,12 +121,14 @@ async function main() {
     await stack.stop();
   }
   printTable(results);
+  if (socketRetries.count) console.log(`${socketRetries.count} requests were sent again after a keep-alive connection closed under them`);
   const report = {
     at: new Date().toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     parameters: { ...options, scenarios, db },
     machine: machineFacts(db),
     durationSeconds: Math.round((Date.now() - started) / 1000),
+    socketRetries: socketRetries.count,
     results,
   };
   mkdirSync(path.dirname(out), { recursive: true });

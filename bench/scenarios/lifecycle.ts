@@ -82,14 +82,17 @@ async function runOurs(stack: BenchStack, merchant: BenchMerchant, orders: numbe
   });
   if (noticeErrors) throw new Error(`${noticeErrors} shipnotify calls failed`);
   await stage('confirm', async () => {
-    // Pickup as an order source does it: read a page of unacked confirmations, ack each, repeat.
+    // Pickup as an order source does it: read the next page after its cursor, ack each, move on.
+    // (Re-reading "unacked" would see acks whose projection is still on its way and ack them twice.)
+    let cursor = '0';
     for (;;) {
-      const page = await request(stack, 'GET', '/api/shipments?acked=false&limit=500', { token: merchant.apiKey });
+      const page = await request(stack, 'GET', `/api/shipments?after=${cursor}&limit=500`, { token: merchant.apiKey });
       const ids: string[] = page.body.shipments.map((s: { id: string }) => s.id);
       if (ids.length === 0) break;
       await runConcurrently(ids.length, concurrency, async (i) => {
         await request(stack, 'POST', `/api/shipments/${ids[i]}/ack`, { token: merchant.apiKey });
       });
+      cursor = page.body.nextCursor;
     }
     await waitForStatus(stack, merchant.id, 'confirmed', orders, timeout);
   });
