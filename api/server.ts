@@ -45,6 +45,13 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
   });
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+      // Node closes an idle keep-alive connection after 5 s by default, racing any client or load
+      // balancer that reuses it at that moment (the request then fails with a reset). Idle for
+      // longer than the usual load-balancer timeout (60 s) instead; shutdown still closes idle ones at once.
+      if ('keepAliveTimeout' in server) {
+        server.keepAliveTimeout = 65_000;
+        server.headersTimeout = 66_000;
+      }
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       resolve({
         server,

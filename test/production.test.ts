@@ -5,6 +5,7 @@
  * relies on, and graceful shutdown of both processes in the middle of work.
  */
 import { spawnSync } from 'node:child_process';
+import nodeHttp from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -238,6 +239,25 @@ describe.runIf(DATABASE_KINDS.includes('postgres'))('production build (node dist
       expect(everything).not.toContain(secret);
     }
   });
+
+  it("keeps an idle keep-alive connection open past Node's 5 s default, so a reusing client is not reset", async () => {
+    const agent = new nodeHttp.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = nodeHttp.get(`${apiUrl}/healthz`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+      });
+    try {
+      expect(await get()).toEqual({ status: 200, reused: false });
+      await new Promise((r) => setTimeout(r, 6_000));
+      expect(await get()).toEqual({ status: 200, reused: true });
+    } finally {
+      agent.destroy();
+    }
+  }, 20_000);
 
   it('the worker drains on SIGTERM: a webhook delivery in flight finishes and is not repeated', async () => {
     receiver.respond = () => ({ status: 200, body: 'ok', delayMs: 3000 });
