@@ -1,7 +1,7 @@
 /** How an order is shown by the order API: one shape for GET, list items and request answers. */
 import { createHash } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
-import { toIso, type OrderRecord } from '../db/orders';
+import { packageFacts, toIso, type OrderRecord } from '../db/orders';
 import { trimDecimal } from '../domain/money';
 import type { OrderRow } from '../db/schema';
 import { ORDER_STATUSES, STUCK_REASONS } from '../domain/order';
@@ -120,13 +120,7 @@ export function orderView({ order: o, lines, shipments }: OrderRecord) {
     })),
     shipments: shipments.map((s) => ({
       id: String(s.id),
-      shipmentKey: s.shipmentKey,
-      carrier: s.carrier,
-      service: s.service,
-      trackingNumber: s.trackingNumber,
-      shipDate: s.shipDate,
-      labelCreatedAt: s.labelCreatedAt ? toIso(s.labelCreatedAt) : null,
-      shippingCost: s.shippingCost,
+      ...packageFacts(s),
       lines: s.lines,
       details: s.details,
       unmatched: s.unmatched,

@@ -174,4 +174,3 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
   }
 }
 
-export { PROJECT_ROOT };

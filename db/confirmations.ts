@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from './client';
-import { toIso } from './orders';
+import { packageFacts, toIso } from './orders';
 import { confirmationTargets, orderLines, orders, shipments, type ConfirmationTargetRow } from './schema';
 
 export interface ShipmentConfirmation {
@@ -51,13 +51,7 @@ async function toConfirmations(db: Db, rows: ShipmentJoin[]): Promise<ShipmentCo
       orderNumber: o.orderNumber,
       orderId: o.orderId,
       source: o.source,
-      shipmentKey: s.shipmentKey,
-      carrier: s.carrier,
-      service: s.service,
-      trackingNumber: s.trackingNumber,
-      shipDate: s.shipDate,
-      labelCreatedAt: s.labelCreatedAt ? toIso(s.labelCreatedAt) : null,
-      shippingCost: s.shippingCost,
+      ...packageFacts(s),
       lines: s.lines.map((l) => {
         const line = orderLinesOf.find((ol) => ol.lineId === l.lineId);
         return { lineId: l.lineId, sku: line?.sku ?? '', name: line?.name ?? '', quantity: l.quantity };

@@ -12,6 +12,19 @@ import { orderLines, orders, shipments, type OrderLineRow, type OrderRow, type S
 
 /** Timestamps come back from PostgreSQL as text; the service speaks ISO 8601 UTC. */
 export const toIso = (value: string) => new Date(value).toISOString();
+
+/** A package as every answer shows it (order view, pickup, webhook): carrier, tracking, dates, cost. */
+export function packageFacts(s: ShipmentRow) {
+  return {
+    shipmentKey: s.shipmentKey,
+    carrier: s.carrier,
+    service: s.service,
+    trackingNumber: s.trackingNumber,
+    shipDate: s.shipDate,
+    labelCreatedAt: s.labelCreatedAt ? toIso(s.labelCreatedAt) : null,
+    shippingCost: s.shippingCost,
+  };
+}
 const toIsoOrNull = (value: string | null) => (value === null ? null : toIso(value));
 
 export interface ProjectionInput {

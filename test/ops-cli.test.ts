@@ -1,12 +1,13 @@
 /** Every ops CLI order command, run against the real API, worker, Temporal and database. */
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeServer, startApiServer } from '../api/server';
 import { createConnection } from '../db/connections';
 import { loadConfig } from '../runtime/config';
 import { freePort } from '../runtime/temporal-cli';
 import { runOps, table } from '../scripts/ops';
 import { createOrder, eventually, orderPayload, readState } from './support/orders';
+import { runOpsCaptured } from './support/ops';
 import { startTestStack, type TestStack } from './support/stack';
 
 const ADMIN = 'cli-admin-token-0123456789';
@@ -32,16 +33,7 @@ describe('ops CLI: orders and shipments', () => {
     await stack?.close();
   });
 
-  async function ops(...argv: string[]): Promise<string> {
-    const lines: string[] = [];
-    const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
-    try {
-      await runOps(argv);
-    } finally {
-      spy.mockRestore();
-    }
-    return lines.join('\n');
-  }
+  const ops = runOpsCaptured;
 
   it('prints usage for --help on every command and refuses unknown commands', async () => {
     for (const command of ['orders list', 'orders show', 'orders retry', 'orders resend', 'orders cancel', 'orders hold', 'orders release', 'shipments replay', 'connections create', 'connections test']) {

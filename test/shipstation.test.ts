@@ -33,6 +33,7 @@ import {
   type ParsedOrder,
   type SimulatorConfig,
 } from './support/shipstation-simulator';
+import { runOpsCaptured } from './support/ops';
 import { startTestStack, type TestStack } from './support/stack';
 
 const ADMIN = 'admin-token-for-the-shipstation-suite';
@@ -1435,19 +1436,7 @@ describe('ops CLI', () => {
     if (server) await closeServer(server.server);
   });
 
-  /** Runs the CLI and returns what it printed. */
-  async function ops(...argv: string[]): Promise<string> {
-    const lines: string[] = [];
-    const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-      lines.push(args.map(String).join(' '));
-    });
-    try {
-      await runOps(argv);
-    } finally {
-      spy.mockRestore();
-    }
-    return lines.join('\n');
-  }
+  const ops = runOpsCaptured;
 
   it('connections create prints the URL, username, password and the five status strings; test reports what ShipStation would see; log shows the calls', async () => {
     const merchant = await stack.newMerchant('ops');
