@@ -21,6 +21,7 @@ import { freePort, PROJECT_ROOT, startDevServer, type RunningDevServer } from '.
 import { PRODUCTION_COMMANDS, startProcess, type RunningProcess } from '../test/support/processes';
 import { createOrderWorker } from '../worker';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { cpuSecondsOf, postgresCpuSeconds } from './stats';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
@@ -39,6 +40,8 @@ export interface BenchStack {
   database: Database;
   /** Processes whose memory is reported, by name. */
   processes: Record<string, number>;
+  /** CPU seconds used so far by each part of the stack: our processes, the Temporal server, PostgreSQL and the bench itself. */
+  cpuSeconds(): Record<string, number>;
   /** The fraction of what the stack logs that is kept for the report (errors). */
   errors: () => string[];
   stop(): Promise<void>;
@@ -98,6 +101,16 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
       LOG_LEVEL: 'info', // as in production: logging is part of the cost
       WORKER_METRICS_PORT: '0',
     };
+    const benchCpu = () => {
+      const { user, system } = process.cpuUsage();
+      return (user + system) / 1e6;
+    };
+    const cpuOf = (processes: Record<string, number>) => () => ({
+      ...Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSecondsOf(pid)])),
+      ...(server.pid ? { temporal: cpuSecondsOf(server.pid) } : {}),
+      ...(options.db === 'postgres' ? { postgres: postgresCpuSeconds() } : {}),
+      bench: benchCpu(),
+    });
     const base = {
       kind: options.db,
       apiUrl: `http://127.0.0.1:${apiPort}`,
@@ -135,14 +148,16 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
       // BENCH_CPU_PROFILE_DIR=dir writes V8 CPU profiles of the API and the worker there (on exit).
       const profileDir = process.env.BENCH_CPU_PROFILE_DIR?.trim();
       const command = (base: readonly string[]) => (profileDir ? [base[0]!, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...base.slice(1)] : base);
-      const worker = startProcess(command(PRODUCTION_COMMANDS.worker), { ...env, DATABASE_URL: databaseUrl });
+      // Their logs go to files (as a container runtime takes them), never through a pipe the bench must drain.
+      const worker = startProcess(command(PRODUCTION_COMMANDS.worker), { ...env, DATABASE_URL: databaseUrl }, { outputFile: path.join(workDir, 'worker.log') });
       children.push(worker);
       await worker.waitForOutput('worker running', 120_000);
-      const api = startProcess(command(PRODUCTION_COMMANDS.api), { ...env, DATABASE_URL: databaseUrl });
+      const api = startProcess(command(PRODUCTION_COMMANDS.api), { ...env, DATABASE_URL: databaseUrl }, { outputFile: path.join(workDir, 'api.log') });
       children.push(api);
       await api.waitForOutput('API listening', 60_000);
       const errorLines = () => children.flatMap((c) => c.output().split('\n').filter((l) => /"level":(50|60)/.test(l)));
-      return { ...base, database, processes: { api: api.child.pid!, worker: worker.child.pid! }, errors: errorLines };
+      const processes = { api: api.child.pid!, worker: worker.child.pid! };
+      return { ...base, database, processes, cpuSeconds: cpuOf(processes), errors: errorLines };
     }
 
     // PGlite: one process holds the database, so the worker and the API run here.
@@ -167,7 +182,8 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
     const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
     const api: ApiServer = await startApiServer({ config, db: database.db, temporal, logger, metrics: new ApiMetrics() });
     cleanups.push(() => api.stop(5_000));
-    return { ...base, database, processes: { 'api+worker (bench process)': process.pid }, errors: () => errors };
+    // The worker and API share the bench process here: their CPU is in "bench".
+    return { ...base, database, processes: { 'api+worker (bench process)': process.pid }, cpuSeconds: cpuOf({}), errors: () => errors };
   } catch (error) {
     await stop();
     throw error;

@@ -1,5 +1,5 @@
 /** Small, dependency-free measurement helpers for the benchmarks. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface LatencySummary {
   count: number;
@@ -60,3 +60,36 @@ export async function until(check: () => Promise<boolean>, what: string, timeout
 }
 
 export const ratio = (ours: number, floor: number) => Math.round((ours / floor) * 100) / 100;
+
+/** CPU time (user + system) a process has used so far, in seconds; with its reaped children's when asked (Linux /proc). */
+export function cpuSecondsOf(pid: number, withChildren = false): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14-17 of stat (here 11-14): utime, stime, cutime, cstime in clock ticks (USER_HZ = 100).
+  const ticks = Number(fields[11]) + Number(fields[12]) + (withChildren ? Number(fields[13]) + Number(fields[14]) : 0);
+  return ticks / 100;
+}
+
+/**
+ * CPU seconds of every PostgreSQL process of the machine (the server the bench uses): backends, and
+ * through the postmaster's children counters, the ones that have exited.
+ */
+export function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      total += cpuSecondsOf(Number(entry), true);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total;
+}
+
+/** CPU seconds used between two readings, per process name. */
+export function cpuBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([name, seconds]) => [name, Math.round((seconds - (before[name] ?? 0)) * 100) / 100]));
+}

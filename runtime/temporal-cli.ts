@@ -65,6 +65,8 @@ export interface RunningDevServer {
   address: string;
   uiUrl: string | null;
   how: string;
+  /** The server's process id (null when the SDK runs it). */
+  pid: number | null;
   stop(): Promise<void>;
 }
 
@@ -94,7 +96,7 @@ export async function startDevServer(options: DevServerOptions, cli = findTempor
         ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
       },
     });
-    return { address, uiUrl, how: 'Temporal CLI downloaded by the SDK', stop: () => env.teardown() };
+    return { address, uiUrl, how: 'Temporal CLI downloaded by the SDK', pid: null, stop: () => env.teardown() };
   }
 
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--namespace', options.namespace, '--log-level', 'warn'];
@@ -138,7 +140,7 @@ export async function startDevServer(options: DevServerOptions, cli = findTempor
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  return { address, uiUrl, how: `Temporal CLI at ${cli}`, stop: () => stopChild(child) };
+  return { address, uiUrl, how: `Temporal CLI at ${cli}`, pid: child.pid ?? null, stop: () => stopChild(child) };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -5,12 +5,12 @@
  * the floor: Temporal alone running a minimal workflow with the same messages and as many no-op
  * activities per order, driven with the same concurrency, on the same dev server.
  */
-import { WorkflowUpdateStage, WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { orderWorkflowId } from '../../domain/order';
 import { createMerchant, createOrders, exportAll, request, simulatorFor, waitForStatus, type BenchMerchant } from '../api';
 import { startFloorWorker } from '../floor/worker';
 import { factFloorSignal, registerFloorUpdate, type floorOrderWorkflow, type FloorPlan } from '../floor/workflows';
-import { memoryOf, ratio, runConcurrently, summarize } from '../stats';
+import { cpuBetween, memoryOf, ratio, runConcurrently, summarize } from '../stats';
 import type { BenchStack } from '../stack';
 import type { ReportRow, Scenario } from '../types';
 
@@ -42,6 +42,15 @@ async function historyShape(client: Client, workflowIds: string[]) {
   };
 }
 
+const describeCpu = (cpu: Record<string, number>) => Object.entries(cpu).map(([name, s]) => `${name} ${s}`).join(', ');
+
+/** CPU milliseconds per order, per part of the stack, summed over stages. */
+function cpuPerOrder(stages: Record<string, number>[], orders: number): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const stage of stages) for (const [name, s] of Object.entries(stage)) total[name] = (total[name] ?? 0) + s;
+  return Object.fromEntries(Object.entries(total).map(([name, s]) => [name, Math.round((s * 1000 * 10) / orders) / 10]));
+}
+
 interface StageTimes {
   create: number;
   export: number;
@@ -51,11 +60,14 @@ interface StageTimes {
 
 async function runOurs(stack: BenchStack, merchant: BenchMerchant, orders: number, concurrency: number, log: (m: string) => void) {
   const seconds: Partial<StageTimes> = {};
+  const cpu: Partial<Record<keyof StageTimes, Record<string, number>>> = {};
   const stage = async (name: keyof StageTimes, work: () => Promise<unknown>) => {
     const started = performance.now();
+    const cpuBefore = stack.cpuSeconds();
     await work();
     seconds[name] = (performance.now() - started) / 1000;
-    log(`${name}: ${orders} orders in ${seconds[name]!.toFixed(1)} s (${(orders / seconds[name]!).toFixed(1)}/s)`);
+    cpu[name] = cpuBetween(cpuBefore, stack.cpuSeconds());
+    log(`${name}: ${orders} orders in ${seconds[name]!.toFixed(1)} s (${(orders / seconds[name]!).toFixed(1)}/s); CPU s ${describeCpu(cpu[name]!)}`);
   };
   const timeout = Math.max(120_000, orders * 200);
   let createLatencies: number[] = [];
@@ -96,7 +108,7 @@ async function runOurs(stack: BenchStack, merchant: BenchMerchant, orders: numbe
     }
     await waitForStatus(stack, merchant.id, 'confirmed', orders, timeout);
   });
-  return { seconds: seconds as StageTimes, numbers, createLatencies, exportPages: simulator.calls.filter((c) => c.action === 'export').length };
+  return { seconds: seconds as StageTimes, cpu: cpu as Record<keyof StageTimes, Record<string, number>>, numbers, createLatencies, exportPages: simulator.calls.filter((c) => c.action === 'export').length };
 }
 
 /**
@@ -110,6 +122,7 @@ async function runFloor(stack: BenchStack, orders: number, concurrency: number, 
   const ids = Array.from({ length: orders }, (_, i) => `floor-${Date.now().toString(36)}-${i}`);
   try {
     const started = performance.now();
+    const cpuBefore = stack.cpuSeconds();
     await runConcurrently(orders, concurrency, async (i) => {
       const startWorkflowOperation = new WithStartWorkflowOperation<typeof floorOrderWorkflow>('floorOrderWorkflow', {
         workflowId: ids[i]!,
@@ -128,8 +141,9 @@ async function runFloor(stack: BenchStack, orders: number, concurrency: number, 
       await client.workflow.getHandle(ids[i]!).result();
     });
     const seconds = (performance.now() - started) / 1000;
-    log(`floor: ${orders} workflows in ${seconds.toFixed(1)} s (${(orders / seconds).toFixed(1)}/s)`);
-    return { seconds, sample: await historyShape(client, ids.slice(0, 10)) };
+    const cpu = cpuBetween(cpuBefore, stack.cpuSeconds());
+    log(`floor: ${orders} workflows in ${seconds.toFixed(1)} s (${(orders / seconds).toFixed(1)}/s); CPU s ${describeCpu(cpu)}`);
+    return { seconds, cpu, sample: await historyShape(client, ids.slice(0, 10)) };
   } finally {
     await floor.stop();
   }
@@ -163,6 +177,15 @@ export const lifecycleScenario: Scenario = async ({ stack, options, log }) => {
   const floorRate = options.orders / floor.seconds;
   const share = Math.round((oursRate / floorRate) * 100);
   const rate = (seconds: number) => Math.round((options.orders / seconds) * 10) / 10;
+  const oursCpu = cpuPerOrder(Object.values(ours.cpu), options.orders);
+  const floorCpu = cpuPerOrder([floor.cpu], options.orders);
+  const cpuRows: ReportRow[] = Object.entries(oursCpu).map(([name, ms]) => ({
+    figure: `CPU per order: ${name}`,
+    ours: ms,
+    floor: floorCpu[name] ?? '-',
+    ...(floorCpu[name] ? { ratio: ratio(ms, floorCpu[name]!) } : {}),
+    unit: 'ms',
+  }));
   const rows: ReportRow[] = [
     { figure: `end to end, ${options.orders} orders`, ours: rate(total), floor: rate(floor.seconds), ratio: ratio(floor.seconds, total), unit: 'orders/s', target: '>= 60% of floor', met: share >= 60 },
     { figure: 'stage create (POST /api/orders)', ours: rate(ours.seconds.create), unit: 'orders/s' },
@@ -175,6 +198,7 @@ export const lifecycleScenario: Scenario = async ({ stack, options, log }) => {
     ...(shape.stateTransitionsPerOrder !== null
       ? [{ figure: 'state transitions per order', ours: shape.stateTransitionsPerOrder, floor: floor.sample.stateTransitionsPerOrder ?? '-' } as ReportRow]
       : []),
+    ...cpuRows,
     ...Object.entries(memory).map(([name, m]) => ({ figure: `peak RSS ${name} (start to end of lifecycle)`, ours: m.peakRssMiB, unit: 'MiB' }) as ReportRow),
   ];
   return {
@@ -192,6 +216,9 @@ export const lifecycleScenario: Scenario = async ({ stack, options, log }) => {
       exportPages: ours.exportPages,
       history: shape,
       floorHistory: floor.sample,
+      cpuSecondsByStage: ours.cpu,
+      cpuMsPerOrder: oursCpu,
+      floorCpuMsPerOrder: floorCpu,
       floorPlan: plan,
       memory,
     },

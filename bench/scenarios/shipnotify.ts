@@ -7,13 +7,12 @@
  *
  * Target (2-core machine, dev server): shipnotify p99 at most 100 ms at 50 concurrent, zero errors.
  */
-import { readFileSync } from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import { createMerchant, createOrders, exportAll, simulatorFor, statusCounts, waitForStatus } from '../api';
 import { startFloorWorker } from '../floor/worker';
 import { factFloorSignal, type floorOrderWorkflow } from '../floor/workflows';
-import { ratio, runConcurrently, summarize, type LatencySummary } from '../stats';
+import { cpuBetween, ratio, runConcurrently, summarize, type LatencySummary } from '../stats';
 import type { ReportRow, Scenario } from '../types';
 import { ShipStationSimulator, type NoticeResult } from '../../test/support/shipstation-simulator';
 
@@ -76,14 +75,6 @@ async function waitUntilIdle(handles: WorkflowHandle[], concurrency: number, tim
     if (pending.length) await new Promise((r) => setTimeout(r, 200));
   }
 }
-
-/** CPU time (user + system) a process has used so far, in seconds (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks, USER_HZ = 100 on Linux
-}
-const cpuOf = (processes: Record<string, number>) => Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
 
 const round = (n: number, places = 1) => Math.round(n * 10 ** places) / 10 ** places;
 
@@ -163,10 +154,9 @@ export const shipnotifyScenario: Scenario = async ({ stack, options, log }) => {
     if (warm.errors) log(`shipnotify warm-up: ${warm.errors} errors, first: ${warm.firstErrors[0]}`);
     log(`shipnotify: ${notices} notices (${bodyBytes} bytes each), ${senders} senders at once`);
     const started = performance.now();
-    const cpuBefore = cpuOf(stack.processes);
+    const cpuBefore = stack.cpuSeconds();
     const oursBurst = await burst(notices, senders, (i) => post(WARMUP + i));
-    const cpuAfter = cpuOf(stack.processes);
-    cpuDuringBurst = Object.fromEntries(Object.entries(cpuAfter).map(([name, seconds]) => [name, round(seconds - cpuBefore[name]!, 2)]));
+    cpuDuringBurst = cpuBetween(cpuBefore, stack.cpuSeconds());
     const countsAfterBurst = await statusCounts(stack, merchant.id);
     const summary = summarize(oursBurst.latencies);
     log(`shipnotify: p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms, max ${summary.maxMs} ms, ${oursBurst.errors} errors in ${round(oursBurst.wallMs / 1000, 2)} s`);

@@ -1,5 +1,6 @@
 /** Real child processes for entry-point tests: output captured, exit awaited, signals sent. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { PROJECT_ROOT } from '../../runtime/temporal-cli';
 
 export interface RunningProcess {
@@ -22,12 +23,26 @@ export const PRODUCTION_COMMANDS = {
   migrate: ['node', 'dist/migrate.js'],
 } as const;
 
-export function startProcess(command: readonly string[], env: Record<string, string>): RunningProcess {
+/**
+ * Starts a command with its output captured. With `outputFile`, stdout and stderr go straight to that
+ * file, as a container runtime takes them: the process never waits on a reader (a benchmark must not
+ * slow down what it measures by reading its logs through a pipe).
+ */
+export function startProcess(command: readonly string[], env: Record<string, string>, options: { outputFile?: string } = {}): RunningProcess {
   const [program, ...args] = command;
-  const child = spawn(program!, args, { cwd: PROJECT_ROOT, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  const fd = options.outputFile ? openSync(options.outputFile, 'a') : null;
+  const child = spawn(program!, args, {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
+  });
+  let piped = '';
+  if (fd !== null) closeSync(fd); // the child has its own copy
+  else {
+    child.stdout!.on('data', (d) => (piped += d));
+    child.stderr!.on('data', (d) => (piped += d));
+  }
+  const output = () => (options.outputFile ? readFileSync(options.outputFile, 'utf8') : piped);
   let exited = false;
   const exit = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
@@ -37,16 +52,16 @@ export function startProcess(command: readonly string[], env: Record<string, str
   );
   return {
     child,
-    output: () => output,
+    output,
     exit,
     waitForOutput: (text, timeoutMs = 60_000) =>
       waitFor(
         () => {
-          if (output.includes(text)) return true;
-          if (exited) throw new Error(`${command.join(' ')} exited before saying "${text}"; it said:\n${output}`);
+          if (output().includes(text)) return true;
+          if (exited) throw new Error(`${command.join(' ')} exited before saying "${text}"; it said:\n${output()}`);
           return false;
         },
-        () => `"${text}" from ${command.join(' ')}; it said:\n${output}`,
+        () => `"${text}" from ${command.join(' ')}; it said:\n${output()}`,
         timeoutMs,
       ),
   };
