@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from '../db/client';
 import { confirmationTargetFor, findConfirmationByKey } from '../db/confirmations';
+import type { ConfirmationTargetRow } from '../db/schema';
 
 export const CONFIRMATION_REJECTED = 'ConfirmationRejected';
 
@@ -35,6 +36,14 @@ function countDelivery(outcome: 'delivered' | 'rejected' | 'failed') {
 
 export function createConfirmationActivities(db: Db) {
   return {
+    /**
+     * How the order source takes confirmations right now (its target may change at any time). Run
+     * locally by the workflow: in pickup mode, the usual one, there is then nothing to schedule.
+     */
+    async confirmationMode(input: Pick<DeliveryInput, 'merchantId' | 'source'>): Promise<DeliveryResult['mode']> {
+      return isPush(await confirmationTargetFor(db, input.merchantId, input.source)) ? 'push' : 'pickup';
+    },
+
     async deliverConfirmation(input: DeliveryInput): Promise<DeliveryResult> {
       try {
         const result = await pushConfirmation(db, input);
@@ -48,9 +57,12 @@ export function createConfirmationActivities(db: Db) {
   };
 }
 
+const isPush = (target: ConfirmationTargetRow | null): target is ConfirmationTargetRow & { webhookUrl: string; signingSecret: string } =>
+  target !== null && target.mode === 'push' && !!target.webhookUrl && !!target.signingSecret;
+
 async function pushConfirmation(db: Db, input: DeliveryInput): Promise<DeliveryResult> {
   const target = await confirmationTargetFor(db, input.merchantId, input.source);
-  if (!target || target.mode === 'pickup' || !target.webhookUrl || !target.signingSecret) return { mode: 'pickup' };
+  if (!isPush(target)) return { mode: 'pickup' };
   const confirmation = await findConfirmationByKey(db, input.orderId, input.shipmentKey);
   // The workflow delivers only after projecting; a miss is a read-model hiccup worth retrying.
   if (!confirmation) throw new Error(`shipment ${input.shipmentKey} of order ${input.orderId} is not in the read model yet`);

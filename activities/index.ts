@@ -8,16 +8,18 @@ import { purgeRequestLog } from '../db/connections';
 import type { Client } from '@temporalio/client';
 import { createBulkRetryActivities } from './bulk-retry';
 import { createConfirmationActivities } from './confirmations';
+import { createOrderFactActivities } from './order-facts';
 import { findOrderById, projectOrder as writeProjection, stateFromRecord, type ProjectionInput } from '../db/orders';
 import { findMerchant } from '../db/merchants';
 import { purgePersonalData } from '../db/retention';
 import type { DeadlineOverrides } from '../domain/lifecycle';
 import type { OrderState } from '../domain/order';
 
-/** `temporal` is needed only by the bulk retry (it sends requests to order workflows). */
+/** `temporal` is needed by the activities that message order workflows (fact batches, bulk retry). */
 export function createActivities(db: Db, temporal: Client | null = null) {
   return {
     ...createConfirmationActivities(db),
+    ...createOrderFactActivities(temporal),
     ...createBulkRetryActivities(db, temporal),
     /** Writes one version of an order to the read model; returns the LastModified the database stamped. */
     async projectOrder(input: ProjectionInput): Promise<{ lastModified: string }> {

@@ -3,6 +3,7 @@
  * deadline into the workflow, so "no worker answered" really means nothing changed; facts (signals)
  * are durable once the server has them and reopen a closed order if they must.
  */
+import { randomUUID } from 'node:crypto';
 import {
   WithStartWorkflowOperation,
   WorkflowUpdateStage,
@@ -17,10 +18,9 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type SearchAttributePair,
-  type SignalDefinition,
   type UpdateDefinition,
 } from '@temporalio/common';
-import { withDeadlineOverrides, type DeadlineOverrides, type OrderSettings } from '../domain/lifecycle';
+import { initialStatus, withDeadlineOverrides, type DeadlineOverrides, type OrderSettings } from '../domain/lifecycle';
 import { orderWorkflowId, type OrderContent, type OrderState, type ShipmentReport } from '../domain/order';
 import { addLogContext } from '../runtime/log-context';
 import {
@@ -37,7 +37,10 @@ import {
 } from '../workflows/messages';
 import type { exportPageWorkflow, ExportPageInput } from '../workflows/export-page';
 import type { orderWorkflow, OrderWorkflowInput } from '../workflows/order';
-import { MerchantIdKey, OrderNumberKey, OrderSourceKey } from '../workflows/search-attributes';
+import type { orderFactsWorkflow } from '../workflows/order-facts';
+import { MerchantIdKey, OrderNumberKey, OrderSourceKey, OrderStatusKey, OrderStuckKey } from '../workflows/search-attributes';
+import { GroupCommit } from '../runtime/group-commit';
+import { sendOrderFact, type OrderFact, type OrderRef } from '../runtime/order-facts';
 
 /** The workflow refused the request; the reason is for the caller. Nothing changed. */
 export class RequestRefusedError extends Error {}
@@ -59,11 +62,10 @@ export interface OrderGatewayOptions {
   orders: OrderSettings;
 }
 
-export interface OrderRef {
-  merchantId: string;
-  orderNumber: string;
-  orderId: string;
-}
+export type { OrderRef };
+
+/** Fact batches: a notice waits for at most two Temporal calls in flight before its own. */
+const FACT_BATCHING = { maxBatch: 200, maxInFlight: 2 };
 
 type RequestArgs<R extends RequestEnvelope> = Omit<R, 'expiresAt'>;
 
@@ -98,9 +100,13 @@ export class OrderGateway {
       // A completed order keeps its number for good; only a run whose creation was never confirmed
       // (it failed, having written nothing) may be started again.
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      // OrderStatus is set by the workflow once the order exists, so a creation that was never
-      // confirmed (its run fails having written nothing) never shows up as a live order.
-      typedSearchAttributes: this.searchAttributes(ref, content),
+      // The order's first status travels with the start (the start writes visibility anyway; an
+      // upsert would be one more write); a creation never confirmed clears it as its run fails.
+      typedSearchAttributes: [
+        ...this.searchAttributes(ref, content),
+        { key: OrderStatusKey, value: initialStatus(content) },
+        { key: OrderStuckKey, value: false },
+      ],
       staticSummary: `Order ${ref.orderNumber} (${ref.merchantId})`,
       staticDetails: `OrderID ${ref.orderId}${content.source ? `, source ${content.source}` : ''}, ordered ${content.orderDate}`,
     });
@@ -177,49 +183,48 @@ export class OrderGateway {
     }
   }
 
-  /** ShipStation shipped a package of this order. Durable once this returns. */
+  /**
+   * ShipStation shipped a package of this order. Durable once this returns. Notices arriving while
+   * another is being recorded share one Temporal call (a fact batch); one alone goes straight to its
+   * order, so ShipStation's 50 concurrent senders do not each wait for their own round trip.
+   */
   reportShipment(ref: OrderRef, report: ShipmentReport): Promise<void> {
-    return this.deliverFact(ref, shipmentReportedSignal, report);
+    return this.shipments.add({ workflowId: this.workflowIdOf(ref), signal: shipmentReportedSignal.name, arg: report, reopen: ref });
   }
 
   /** ShipStation was served this order in an export. */
   markExported(ref: OrderRef, fact: ExportedFact): Promise<void> {
-    return this.deliverFact(ref, exportedSignal, fact);
+    return this.deliverFacts([{ workflowId: this.workflowIdOf(ref), signal: exportedSignal.name, arg: fact, reopen: ref }]);
   }
 
   /** The order source received the detailed confirmation of one shipment. */
   confirmationDelivered(ref: OrderRef, fact: ConfirmationDeliveredFact): Promise<void> {
-    return this.deliverFact(ref, confirmationDeliveredSignal, fact);
+    return this.deliverFacts([{ workflowId: this.workflowIdOf(ref), signal: confirmationDeliveredSignal.name, arg: fact, reopen: ref }]);
   }
 
+  private readonly shipments = new GroupCommit<OrderFact>((facts) => this.deliverFacts(facts), FACT_BATCHING);
+
   /**
-   * Facts go by signal-with-start: a running workflow just gets the signal; a closed one is reopened
-   * from the read model (ID reuse allowed for this call only) and records the fact.
+   * One fact: a signal to its order (a closed order is reopened to record it). Several: one start of
+   * a fact-batch workflow that delivers them, durable once started (the batch id is random: a batch
+   * is never repeated on purpose, and a repeated notice is recognised by its order anyway).
    */
-  private async deliverFact<T>(ref: OrderRef, signal: SignalDefinition<[T]>, fact: T): Promise<void> {
-    const input: OrderWorkflowInput = {
-      kind: 'reopen',
-      orderId: ref.orderId,
-      merchantId: ref.merchantId,
-      orderNumber: ref.orderNumber,
-      settings: this.options.orders,
-    };
+  private async deliverFacts(facts: OrderFact[]): Promise<void> {
+    const target = { taskQueue: this.options.taskQueue, orders: this.options.orders };
     try {
-      await this.client.withDeadline(Date.now() + this.options.requestTimeoutMs, () =>
-        this.client.workflow.signalWithStart<typeof orderWorkflow, [T]>('orderWorkflow', {
-          workflowId: this.workflowIdOf(ref),
+      await this.client.withDeadline(Date.now() + this.options.requestTimeoutMs, async () => {
+        if (facts.length === 1) {
+          await sendOrderFact(this.client, target, facts[0]!);
+          return;
+        }
+        const orders = [...new Set(facts.map((f) => f.reopen?.orderNumber ?? f.workflowId))];
+        await this.client.workflow.start<typeof orderFactsWorkflow>('orderFactsWorkflow', {
+          workflowId: `facts:${randomUUID()}`,
           taskQueue: this.options.taskQueue,
-          args: [input],
-          signal,
-          signalArgs: [fact],
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          typedSearchAttributes: [
-            { key: MerchantIdKey, value: ref.merchantId },
-            { key: OrderNumberKey, value: ref.orderNumber },
-          ],
-          staticSummary: `Order ${ref.orderNumber} (${ref.merchantId}), reopened by a late message`,
-        }),
-      );
+          args: [{ target, facts }],
+          staticSummary: `${facts.length} facts for ${orders.length} orders: ${orders.slice(0, 10).join(', ')}${orders.length > 10 ? ', ...' : ''}`,
+        });
+      });
     } catch (error) {
       throw this.translate(error);
     }

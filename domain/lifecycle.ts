@@ -60,6 +60,9 @@ export function withDeadlineOverrides(base: OrderSettings, overrides: DeadlineOv
   };
 }
 
+/** A new order starts unpaid or paid, as its source says. */
+export const initialStatus = (content: Pick<OrderContent, 'paid'>): OrderStatus => (content.paid ? 'pending' : 'await_payment');
+
 export function newOrderState(init: {
   orderId: string;
   merchantId: string;
@@ -67,7 +70,7 @@ export function newOrderState(init: {
   createHash: string;
   now: string;
 }): OrderState {
-  const status: OrderStatus = init.content.paid ? 'pending' : 'await_payment';
+  const status = initialStatus(init.content);
   return {
     orderId: init.orderId,
     merchantId: init.merchantId,

@@ -16,7 +16,7 @@ import {
 import { createOrder, eventually, orderPayload, readState } from './support/orders';
 import { DATABASE_KINDS } from './support/database';
 import { startTestStack, type TestStack } from './support/stack';
-import { StuckReasonKey } from '../workflows/search-attributes';
+import { OrderStatusKey, OrderStuckKey, StuckReasonKey } from '../workflows/search-attributes';
 
 type Ref = { merchantId: string; orderNumber: string; orderId: string };
 
@@ -174,6 +174,34 @@ describe('order requests', () => {
     await stack.gateway.confirmationDelivered(ref, { shipmentKey: 'all' });
     const confirmed = await until(stack, ref, (s) => s.status === 'confirmed');
     expect(confirmed.lastModified).toBe(shipped.lastModified); // shipped -> confirmed: same category
+  });
+
+  it('history carries a search-attribute upsert only when one changes, and no activity for a pickup confirmation', async () => {
+    const { ref } = await createOrder(stack, merchant.id); // paid: its first status travels with the start
+    const handle = stack.client.workflow.getHandle(orderWorkflowId(ref.merchantId, ref.orderNumber));
+    const eventsOf = async () => (await handle.fetchHistory()).events ?? [];
+    // Upserts of the order's own attributes (the SDK adds one of TemporalChangeVersion for the patch).
+    const upserts = async () =>
+      (await eventsOf()).filter((e) =>
+        Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).some((k) => k !== 'TemporalChangeVersion'),
+      ).length;
+    expect((await handle.describe()).typedSearchAttributes.get(OrderStatusKey)).toBe('pending');
+    expect(await upserts()).toBe(0);
+
+    await stack.gateway.markExported(ref, { exportKey: 'sa' });
+    await until(stack, ref, (s) => s.status === 'at_wms');
+    await stack.gateway.markExported(ref, { exportKey: 'sa' }); // a repeat changes nothing, so publishes nothing
+    await stack.gateway.reportShipment(ref, { shipmentKey: 'all', carrier: 'UPS', trackingNumber: '1ZSA', reportedVia: 'test' });
+    await until(stack, ref, (s) => s.status === 'shipped');
+    await stack.gateway.confirmationDelivered(ref, { shipmentKey: 'all' });
+    await until(stack, ref, (s) => s.status === 'confirmed');
+    const described = await eventually(() => handle.describe(), (d) => d.typedSearchAttributes.get(OrderStatusKey) === 'confirmed');
+    expect(described.typedSearchAttributes.get(OrderStatusKey)).toBe('confirmed');
+    expect(described.typedSearchAttributes.get(OrderStuckKey)).toBe(false);
+    expect(await upserts()).toBe(3); // at_wms, shipped, confirmed
+    // Pickup mode: the source acks through the API; nothing was scheduled to deliver it.
+    const scheduled = (await eventsOf()).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    expect(scheduled).toEqual(['projectOrder']); // only the creation's projection (an update waits for it)
   });
 
   it('search attributes let the Web UI filter by status and merchant', async () => {

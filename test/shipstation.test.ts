@@ -16,7 +16,7 @@ import { normalizeOrderPayload, type OrderPayload } from '../api/order-payload';
 import { createHashOf, orderIdFor } from '../api/order-view';
 import { closeServer, startApiServer } from '../api/server';
 import { connectionRequests, connections, shipmentNotices } from '../db/schema';
-import { canonicalJson } from '../domain/order';
+import { canonicalJson, orderWorkflowId } from '../domain/order';
 import { loadConfig } from '../runtime/config';
 import { freePort } from '../runtime/temporal-cli';
 import { runOps } from '../scripts/ops';
@@ -616,6 +616,24 @@ describe('export: stable paging and snapshots', () => {
 });
 
 describe('export: statuses reach ShipStation', () => {
+  it('marking a served order whose workflow has closed leaves it alone and says so in the page workflow', async () => {
+    const c = await newConnection();
+    const open = await postOrder(c.merchant);
+    const gone = await postOrder(c.merchant);
+    const goneId = orderWorkflowId(c.merchant.id, gone.orderNumber);
+    await stack.client.workflow.getHandle(goneId).terminate('test: a workflow that is no longer running');
+    const poll = await c.sim.poll();
+    expect(poll.ok, poll.error ?? '').toBe(true);
+    const log = await latestLogEntry(c.username);
+    const pageWorkflow = await stack.client.workflow.getHandle(`export:${log.detail.snapshot}:1`).result();
+    expect(pageWorkflow).toEqual({ signalled: 1, missed: [goneId] });
+    await untilOrder(c.merchant, open.orderNumber, (o) => o.status === 'at_wms');
+    // Nothing reopened the closed order for a mark it does not need.
+    const runs: string[] = [];
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${goneId}'` })) runs.push(run.runId);
+    expect(runs).toHaveLength(1);
+  });
+
   it('a pending order is exported as new, becomes at_wms once served, and its LastModified does not move', async () => {
     const c = await newConnection();
     const orders = [await postOrder(c.merchant), await postOrder(c.merchant), await postOrder(c.merchant)];
