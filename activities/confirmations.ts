@@ -19,6 +19,12 @@ export interface DeliveryInput {
 }
 
 export type DeliveryResult = { mode: 'pickup' } | { mode: 'push'; status: number };
+export type ConfirmationMode = DeliveryResult['mode'];
+
+/** How an order source takes confirmations now: pushed to its webhook, or picked up (the default). */
+export async function confirmationModeOf(db: Db, merchantId: string, source: string | null): Promise<ConfirmationMode> {
+  return isPush(await confirmationTargetFor(db, merchantId, source)) ? 'push' : 'pickup';
+}
 
 /** The signature header's value: HMAC-SHA256 of the raw body with the target's secret, hex. */
 export const signConfirmation = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
@@ -40,8 +46,8 @@ export function createConfirmationActivities(db: Db) {
      * How the order source takes confirmations right now (its target may change at any time). Run
      * locally by the workflow: in pickup mode, the usual one, there is then nothing to schedule.
      */
-    async confirmationMode(input: Pick<DeliveryInput, 'merchantId' | 'source'>): Promise<DeliveryResult['mode']> {
-      return isPush(await confirmationTargetFor(db, input.merchantId, input.source)) ? 'push' : 'pickup';
+    async confirmationMode(input: Pick<DeliveryInput, 'merchantId' | 'source'>): Promise<ConfirmationMode> {
+      return confirmationModeOf(db, input.merchantId, input.source);
     },
 
     async deliverConfirmation(input: DeliveryInput): Promise<DeliveryResult> {

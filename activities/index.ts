@@ -7,12 +7,12 @@ import type { Db } from '../db/client';
 import { purgeRequestLog } from '../db/connections';
 import type { Client } from '@temporalio/client';
 import { createBulkRetryActivities } from './bulk-retry';
-import { createConfirmationActivities } from './confirmations';
+import { confirmationModeOf, createConfirmationActivities, type ConfirmationMode } from './confirmations';
 import { createOrderFactActivities } from './order-facts';
 import { findOrderById, projectOrder as writeProjection, stateFromRecord, type ProjectionInput } from '../db/orders';
 import { findMerchant } from '../db/merchants';
 import { purgePersonalData } from '../db/retention';
-import type { DeadlineOverrides } from '../domain/lifecycle';
+import { undeliveredShipments, type DeadlineOverrides } from '../domain/lifecycle';
 import type { OrderState } from '../domain/order';
 
 /** `temporal` is needed by the activities that message order workflows (fact batches, bulk retry). */
@@ -21,16 +21,24 @@ export function createActivities(db: Db, temporal: Client | null = null) {
     ...createConfirmationActivities(db),
     ...createOrderFactActivities(temporal),
     ...createBulkRetryActivities(db, temporal),
-    /** Writes one version of an order to the read model; returns the LastModified the database stamped. */
-    async projectOrder(input: ProjectionInput): Promise<{ lastModified: string }> {
+    /**
+     * Writes one version of an order to the read model; returns the LastModified the database stamped
+     * and, when shipments await their confirmation, how the order's source takes them (so the
+     * workflow knows at once whether there is anything to push).
+     */
+    async projectOrder(input: ProjectionInput): Promise<{ lastModified: string; confirmationMode?: ConfirmationMode }> {
       const result = await writeProjection(db, input);
+      const { state } = input;
+      const confirmationMode = undeliveredShipments(state).length
+        ? await confirmationModeOf(db, state.merchantId, state.content.source ?? null)
+        : undefined;
       log.debug('order projected', {
         orderNumber: input.state.orderNumber,
         status: input.state.status,
         version: input.version,
         applied: result.applied,
       });
-      return { lastModified: result.lastModified };
+      return { lastModified: result.lastModified, ...(confirmationMode ? { confirmationMode } : {}) };
     },
 
     /** Deletes connection request-log entries older than the retention; returns how many. */

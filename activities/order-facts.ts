@@ -18,7 +18,7 @@ export type FactBatchReport = Record<FactOutcome, number> & {
 };
 
 /** Signals in flight at once per batch: enough to hide round trips, few enough not to flood the server. */
-const PARALLEL = 16;
+const PARALLEL = 4;
 
 export function createOrderFactActivities(temporal: Client | null) {
   return {

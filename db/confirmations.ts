@@ -84,6 +84,16 @@ export async function findConfirmation(db: Db, merchantId: string | null, id: nu
   return row ? (await toConfirmations(db, [row]))[0]! : null;
 }
 
+/** What acking a confirmation needs to know about it: its order and key, and whether it was acked already (one read). */
+export async function findShipmentToAck(db: Db, merchantId: string, id: number) {
+  const [row] = await db
+    .select({ orderId: orders.orderId, orderNumber: orders.orderNumber, shipmentKey: shipments.shipmentKey, deliveredAt: shipments.confirmationDeliveredAt })
+    .from(shipments)
+    .innerJoin(orders, eq(orders.orderId, shipments.orderId))
+    .where(and(eq(shipments.id, id), eq(orders.merchantId, merchantId)));
+  return row ? { orderId: row.orderId, orderNumber: row.orderNumber, shipmentKey: row.shipmentKey, acked: row.deliveredAt !== null } : null;
+}
+
 export async function findConfirmationByKey(db: Db, orderId: string, shipmentKey: string): Promise<ShipmentConfirmation | null> {
   const [row] = await db
     .select({ shipment: shipments, order: orders })

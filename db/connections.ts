@@ -187,9 +187,18 @@ export interface RequestLogEntry {
   detail?: Record<string, unknown>;
 }
 
-/** Appends to the connection's request log and moves its "last export / last shipnotify" time. */
+/**
+ * How stale a connection's "last export / last shipnotify" time may get: moving it on every call
+ * would make all of a connection's concurrent calls queue on its one row (ShipStation sends many at once).
+ */
+const LAST_CALL_RESOLUTION = sql.raw(`interval '5 seconds'`);
+
+/**
+ * Appends to the connection's request log and, on success, moves its "last export / last
+ * shipnotify" time (to within LAST_CALL_RESOLUTION): one statement, one commit.
+ */
 export async function logConnectionRequest(db: Db, connectionId: string, entry: RequestLogEntry): Promise<void> {
-  await db.insert(connectionRequests).values({
+  const insert = db.insert(connectionRequests).values({
     connectionId,
     action: entry.action,
     windowStart: entry.windowStart ?? null,
@@ -201,12 +210,15 @@ export async function logConnectionRequest(db: Db, connectionId: string, entry: 
     error: entry.error ?? null,
     detail: entry.detail ?? null,
   });
-  if (entry.status < 400 && (entry.action === 'export' || entry.action === 'shipnotify')) {
-    await db
-      .update(connections)
-      .set(entry.action === 'export' ? { lastExportAt: sql`now()` } : { lastShipnotifyAt: sql`now()` })
-      .where(eq(connections.id, connectionId));
+  const column = entry.action === 'export' ? connections.lastExportAt : entry.action === 'shipnotify' ? connections.lastShipnotifyAt : null;
+  if (entry.status >= 400 || column === null) {
+    await insert;
+    return;
   }
+  await db.execute(sql`
+    with logged as (${insert.getSQL()})
+    update ${connections} set ${sql.identifier(column.name)} = now()
+    where ${connections.id} = ${connectionId} and (${column} is null or ${column} < now() - ${LAST_CALL_RESOLUTION})`);
 }
 
 export async function readConnectionLog(db: Db, connectionId: string, limit: number) {
@@ -221,24 +233,18 @@ export async function purgeRequestLog(db: Db, olderThanDays: number): Promise<nu
 
 /**
  * Keeps the raw notice for later replay; a repeat only counts. Not for an order whose personal data
- * was purged (db/retention.ts): the body names the recipient. The order row is read `for share`, so a
- * purge of it in progress is waited for (and seen), and a purge running meanwhile skips the locked
- * order until its next run, which deletes the notice with the rest.
+ * was purged (db/retention.ts): the body names the recipient. The order row is read `for share` in
+ * the same statement, so a purge of it in progress is waited for (and seen), and a purge running
+ * meanwhile skips the locked order until its next run, which deletes the notice with the rest.
  */
 export async function storeNotice(
   db: Db,
   notice: { connectionId: string; orderId: string; shipmentKey: string; query: string; contentType: string | null; body: string },
 ): Promise<void> {
-  await db.transaction(async (tx) => {
-    const [order] = await tx.select({ purgedAt: orders.personalDataPurgedAt }).from(orders).where(eq(orders.orderId, notice.orderId)).for('share');
-    if (order && order.purgedAt !== null) return;
-    await tx
-      .insert(shipmentNotices)
-      .values(notice)
-      .onConflictDoUpdate({
-        target: [shipmentNotices.connectionId, shipmentNotices.orderId, shipmentNotices.shipmentKey],
-        set: { timesReceived: sql`${shipmentNotices.timesReceived} + 1` },
-      });
-  });
+  await db.execute(sql`
+    insert into ${shipmentNotices} (connection_id, order_id, shipment_key, query, content_type, body)
+    select ${notice.connectionId}, ${orders.orderId}, ${notice.shipmentKey}, ${notice.query}, ${notice.contentType}, ${notice.body}
+    from ${orders} where ${orders.orderId} = ${notice.orderId} and ${orders.personalDataPurgedAt} is null
+    for share
+    on conflict (connection_id, order_id, shipment_key) do update set times_received = ${shipmentNotices.timesReceived} + 1`);
 }
-

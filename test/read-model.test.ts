@@ -49,6 +49,26 @@ describe.each(DATABASE_KINDS)('read model on %s', (kind) => {
     expect(stateFromRecord(record!)).toEqual({ ...state, lastModified });
   });
 
+  it('parts the workflow declares unchanged are not rewritten; the order row always is', async () => {
+    const state = fresh('o-parts', 'RM-P');
+    await projectOrder(database.db, { state, version: 1, workflowId: 'wf' });
+    // Lines said unchanged although they differ: the statement is skipped, so the old lines stay.
+    const next = structuredClone(state);
+    next.content.lines[0]!.name = 'Alpha (renamed)';
+    applyHold(next, 'checking the address', '2026-11-25T10:05:00.000Z');
+    applyShipmentReported(next, { shipmentKey: 'k', carrier: 'UPS', trackingNumber: '1ZP', reportedVia: 'test' }, '2026-11-25T10:06:00.000Z');
+    await projectOrder(database.db, { state: next, version: 2, workflowId: 'wf', unchanged: { lines: true, shipments: true } });
+    let record = (await findOrderById(database.db, 'o-parts'))!;
+    expect(record.order.status).toBe(next.status); // the row follows the state
+    expect(record.lines[0]!.name).toBe('Alpha');
+    expect(record.shipments).toEqual([]);
+    // Declared changed: written.
+    await projectOrder(database.db, { state: next, version: 3, workflowId: 'wf', unchanged: { lines: false, shipments: false } });
+    record = (await findOrderById(database.db, 'o-parts'))!;
+    expect(record.lines[0]!.name).toBe('Alpha (renamed)');
+    expect(record.shipments.map((s) => s.trackingNumber)).toEqual(['1ZP']);
+  });
+
   it('a repeated or stale projection changes nothing', async () => {
     const state = fresh('o-stale', 'RM-2');
     const first = await projectOrder(database.db, { state, version: 2, workflowId: 'wf' });

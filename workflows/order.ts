@@ -26,6 +26,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/common';
 import type { createActivities } from '../activities';
+import type { ConfirmationMode } from '../activities/confirmations';
 import {
   applyCancel,
   applyConfirmationDelivered,
@@ -105,7 +106,8 @@ const PROJECT_LOCALLY_PATCH = 'project-order-as-local-activity';
 /**
  * A shorter history for the same story (docs/performance.md): search attributes are upserted only
  * when one of them changes, and a confirmation is scheduled as an activity only when the source takes
- * pushes (which mode it takes is read by a local activity; pickup, the usual mode, needs nothing).
+ * pushes (the projection that recorded the shipment says which mode it takes, else a local activity
+ * reads it; pickup, the usual mode, needs nothing).
  * Includes the local projections of PROJECT_LOCALLY_PATCH. Histories recorded before replay as they ran.
  */
 const LEAN_HISTORY_PATCH = 'lean-history';
@@ -153,7 +155,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
    */
   let version = input.kind === 'continued' ? input.version : 1;
   let projectedVersion = input.kind === 'continued' ? input.version : 0;
+  /** Lines and shipments as this run last projected them (JSON); a new run writes them in full once. */
+  let projectedLines: string | undefined;
+  let projectedShipments: string | undefined;
 
+  /** Only a reopened run waits for its state (loaded from the read model); skipping the wait saves a round in the sandbox. */
   const ready = () => condition(() => state !== undefined);
   const changed = () => {
     version++;
@@ -173,6 +179,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   /** Shipments whose confirmation this run has sent on its way (or found to be picked up). */
   const delivering = new Set<string>();
+  /** How the source takes confirmations, as the last projection read it (undefined: not known). */
+  let knownMode: ConfirmationMode | undefined;
   /** The delivery attempt under way per shipment; a retry cancels it and starts afresh. */
   const inFlight = new Map<string, CancellationScope>();
   const deliverConfirmations = () => {
@@ -192,7 +200,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     const s = state!;
     try {
       // Pickup: the order source acks it through the API (the confirmationDelivered signal).
-      if (lean && (await confirmationMode({ merchantId: s.merchantId, source: s.content.source ?? null })) === 'pickup') return;
+      if (lean && (knownMode ?? (await confirmationMode({ merchantId: s.merchantId, source: s.content.source ?? null }))) === 'pickup') return;
       const result = await deliverConfirmation.executeWithOptions(
         { startToCloseTimeout: '30 seconds', summary: `confirm shipment ${tracking ?? shipmentKey} to the order source` },
         [{ orderId: s.orderId, merchantId: s.merchantId, source: s.content.source ?? null, shipmentKey }],
@@ -274,24 +282,24 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
   // Signal handlers never throw: a fact is recorded or recognised as a duplicate, nothing else.
   setHandler(exportedSignal, async ({ exportKey }) => {
-    await ready();
+    if (!state) await ready();
     if (applyExported(state!, now())) {
       log.info('order served to ShipStation', { orderNumber: state!.orderNumber, exportKey });
       changed();
     }
   });
   setHandler(exportRefusedSignal, async ({ reason }) => {
-    await ready();
+    if (!state) await ready();
     if (applyExportRefused(state!, reason, now())) changed();
   });
   setHandler(shipmentReportedSignal, async (report) => {
-    await ready();
+    if (!state) await ready();
     const outcome = applyShipmentReported(state!, report, now());
     log.info('shipment reported', { orderNumber: state!.orderNumber, shipmentKey: report.shipmentKey, outcome });
     if (outcome !== 'duplicate') changed();
   });
   setHandler(confirmationDeliveredSignal, async ({ shipmentKey }) => {
-    await ready();
+    if (!state) await ready();
     if (applyConfirmationDelivered(state!, shipmentKey, now())) changed();
   });
 
@@ -335,17 +343,24 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   for (;;) {
     if (projectedVersion < version) {
       const target = version;
-      const projection = [{ state: state!, version: target, workflowId: workflowInfo().workflowId }] as const;
+      // What the lines and shipments were at the last projection of this run: unchanged parts are not rewritten.
+      const linesNow = JSON.stringify([state!.content.lines, state!.shipped]);
+      const shipmentsNow = JSON.stringify(state!.shipments);
+      const unchanged = { lines: linesNow === projectedLines, shipments: shipmentsNow === projectedShipments };
+      const projection = [{ state: state!, version: target, workflowId: workflowInfo().workflowId, unchanged }] as const;
       const summary = `project ${state!.status} v${target}`;
       // A local activity keeps the workflow task open until it is done, and with it the acceptance of
       // any update in that task: a caller waiting for acceptance could time out and be told "nothing
       // changed" although it did. So a change an update waits for is projected by a regular activity
       // (the task, and the acceptance, complete first); changes made by signals go local.
       const local = updatesAwaitingProjection === 0 && (lean || patched(PROJECT_LOCALLY_PATCH));
-      const { lastModified } = local
+      const { lastModified, confirmationMode: mode } = local
         ? await projectOrderLocally.executeWithOptions({ startToCloseTimeout: '30 seconds', summary }, [...projection])
         : await projectOrder.executeWithOptions({ startToCloseTimeout: '30 seconds', summary }, [...projection]);
       state!.lastModified = lastModified;
+      knownMode = mode;
+      projectedLines = linesNow;
+      projectedShipments = shipmentsNow;
       projectedVersion = target;
       publishVisibility(state!, lean);
       continue;

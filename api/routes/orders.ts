@@ -4,7 +4,7 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Db } from '../../db/client';
-import { findOrderByNumber, listOrders, toIso } from '../../db/orders';
+import { findCreateHash, findOrderByNumber, listOrders, toIso } from '../../db/orders';
 import { parseIsoTimestamp } from '../../domain/dates';
 import { canonicalJson, ORDER_STATUSES, STUCK_REASONS, type OrderState } from '../../domain/order';
 import {
@@ -122,10 +122,12 @@ export function orderRoutes(db: Db, gateway: OrderGateway, app: OpenAPIHono<Merc
     const merchant = c.get('merchant');
     const content = normalizeOrderPayload(c.req.valid('json'));
     const createHash = createHashOf(canonicalJson(content));
-    const found = await findOrderByNumber(db, merchant.id, content.orderNumber);
-    if (found) {
-      if (found.order.createHash !== createHash) throw conflict(`order ${content.orderNumber} already exists with a different payload`);
-      return c.json(orderView(found), 200);
+    // A repeat is answered from the read model; a new order costs one indexed read before its workflow starts.
+    const existingHash = await findCreateHash(db, merchant.id, content.orderNumber);
+    if (existingHash !== null) {
+      if (existingHash !== createHash) throw conflict(`order ${content.orderNumber} already exists with a different payload`);
+      const found = await findOrderByNumber(db, merchant.id, content.orderNumber);
+      if (found) return c.json(orderView(found), 200);
     }
     const ref = { merchantId: merchant.id, orderNumber: content.orderNumber, orderId: orderIdFor(merchant.id, content.orderNumber) };
     await gateway.create(ref, content, createHash, merchant.deadlines);

@@ -4,7 +4,7 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Db } from '../../db/client';
-import { findConfirmation, listConfirmations } from '../../db/confirmations';
+import { findShipmentToAck, listConfirmations } from '../../db/confirmations';
 import { requireMerchant, type MerchantEnv } from '../auth';
 import { badRequest, notFound } from '../errors';
 import type { ApiMetrics } from '../metrics';
@@ -74,7 +74,7 @@ export function shipmentRoutes(db: Db, gateway: OrderGateway, metrics: ApiMetric
     async (c) => {
       const { id } = c.req.valid('param');
       const merchantId = c.get('merchant').id;
-      const confirmation = await findConfirmation(db, merchantId, Number(id));
+      const confirmation = await findShipmentToAck(db, merchantId, Number(id));
       if (!confirmation) throw notFound(`no shipment ${id}`);
       if (!confirmation.acked) {
         await gateway.confirmationDelivered(

@@ -4,7 +4,7 @@
  * and every call of a known connection in its request log.
  */
 import { createHash } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, or, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Db } from '../../db/client';
@@ -47,6 +47,8 @@ interface Outcome {
   body: string;
   contentType?: string;
   headers?: Record<string, string>;
+  /** A write that belongs with this answer, done beside the request log entry (not one after the other). */
+  keep?: () => Promise<void>;
   log: Omit<RequestLogEntry, 'status' | 'durationMs' | 'action'> & { action?: string };
 }
 
@@ -111,11 +113,10 @@ export function shipstationRoutes(deps: ShipStationDeps) {
   async function respond(c: Context, outcome: Outcome, connection: ConnectionRow | null, action: string, started: number) {
     const durationMs = performance.now() - started;
     if (connection) {
-      try {
-        await logConnectionRequest(db, connection.id, { action: action || '(none)', ...outcome.log, status: outcome.status, durationMs });
-      } catch (error) {
-        logger.warn({ err: error, connection: connection.username }, 'could not write the connection request log');
-      }
+      const logged = logConnectionRequest(db, connection.id, { action: action || '(none)', ...outcome.log, status: outcome.status, durationMs }).catch(
+        (error: unknown) => logger.warn({ err: error, connection: connection.username }, 'could not write the connection request log'),
+      );
+      await Promise.all([logged, outcome.keep?.()]);
     }
     logger.info({ action, status: outcome.status, ms: Math.round(durationMs), ...(outcome.log.error ? { error: outcome.log.error } : {}) }, 'shipstation');
     if (action === 'shipnotify') metrics.shipnotifyAnswered(outcome.status);
@@ -237,33 +238,36 @@ export function shipstationRoutes(deps: ShipStationDeps) {
     );
     // Kept for later replay once the fact is durable (a 503 leaves nothing behind). The shipment is
     // recorded either way, so failing to keep the raw copy is logged, not answered as an error.
-    try {
-      await storeNotice(db, {
+    const keep = () =>
+      storeNotice(db, {
         connectionId: connection.id,
         orderId: order.orderId,
         shipmentKey,
         query: maskedQuery(params),
         contentType: c.req.header('Content-Type') ?? null,
         body,
-      });
-    } catch (error) {
-      logger.warn({ err: error, connection: connection.username, shipmentKey }, 'could not keep the raw notice');
-    }
-    return text(200, 'OK', { orderNumber: order.orderNumber, detail: { shipmentKey, tracking: report.trackingNumber ?? null, ...(warnings.length ? { warnings } : {}) } });
+      }).catch((error: unknown) => logger.warn({ err: error, connection: connection.username, shipmentKey }, 'could not keep the raw notice'));
+    return { ...text(200, 'OK', { orderNumber: order.orderNumber, detail: { shipmentKey, tracking: report.trackingNumber ?? null, ...(warnings.length ? { warnings } : {}) } }), keep };
   }
 
-  /** Body OrderID when it is ours, else `order_number`, else the body's OrderNumber; always in scope. */
+  /**
+   * Body OrderID when it is ours, else `order_number`, else the body's OrderNumber; always in scope.
+   * One query: the candidates are ranked in the database, the best match wins.
+   */
   async function identifyOrder(connection: ConnectionRow, notice: ShipNotice | null, query: NoticeQuery) {
-    const inScope = connectionScope(connection);
-    for (const reference of orderReferences(notice, query)) {
-      const lookup = reference.by === 'orderId' ? eq(orders.orderId, reference.value) : eq(orders.orderNumber, reference.value);
-      const [row] = await db
-        .select({ orderId: orders.orderId, merchantId: orders.merchantId, orderNumber: orders.orderNumber })
-        .from(orders)
-        .where(and(inScope, lookup));
-      if (row) return row;
-    }
-    return null;
+    const references = orderReferences(notice, query);
+    if (references.length === 0) return null;
+    const rank = sql<number>`case ${sql.join(
+      references.map((r, i) => sql`when ${r.by === 'orderId' ? orders.orderId : orders.orderNumber} = ${r.value} then ${sql.raw(String(i))}`),
+      sql` `,
+    )} end`;
+    const [row] = await db
+      .select({ orderId: orders.orderId, merchantId: orders.merchantId, orderNumber: orders.orderNumber })
+      .from(orders)
+      .where(and(connectionScope(connection), or(...references.map((r) => eq(r.by === 'orderId' ? orders.orderId : orders.orderNumber, r.value)))))
+      .orderBy(rank)
+      .limit(1);
+    return row ?? null;
   }
 
   return app;
