@@ -175,9 +175,10 @@ export function loadConfig(env: Env = process.env): Config {
       apiKey: temporalApiKey,
     },
     workerMetricsPort: integer('WORKER_METRICS_PORT', 9464, 0, 65535),
-    // The SDK's default grows with the heap limit (over 2,000 on a large machine, about 0.5 MiB
-    // each); 1,000 keeps a worker under 1 GiB however many orders are open (docs/performance.md).
-    workerCachedWorkflows: integer('WORKER_CACHED_WORKFLOWS', 1000, 2, 100_000),
+    // Enough for the orders a busy hour keeps active (a cache smaller than the set of orders being
+    // messaged turns nearly every message into a full replay); about 0.3 MiB each with the image's
+    // jemalloc, so a worker stays under 1 GiB however many orders are open (docs/performance.md).
+    workerCachedWorkflows: integer('WORKER_CACHED_WORKFLOWS', 2500, 2, 100_000),
     shutdownGraceMs: duration('SHUTDOWN_GRACE', '10s'),
     personalDataDays: integer('PERSONAL_DATA_DAYS', 90, 1, 3650),
     requestTimeoutMs: duration('REQUEST_TIMEOUT', '10s'),

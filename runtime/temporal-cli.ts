@@ -70,6 +70,15 @@ export interface RunningDevServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Server settings the service is tuned for, on the dev server as in deploy/temporal/dynamicconfig.yaml
+ * (test/compose.test.ts checks they agree): an activity scheduled by a workflow task goes straight
+ * back to the worker that completed it when it has a free slot, instead of through a task queue poll.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, boolean | number | string> = {
+  'system.enableActivityEagerExecution': true,
+};
+
 const CLI_TYPE: Record<SearchAttributeType, string> = {
   TEXT: 'Text',
   KEYWORD: 'Keyword',
@@ -106,6 +115,7 @@ export async function startDevServer(options: DevServerOptions, cli = findTempor
     args.push('--db-filename', options.dbFilename);
   }
   for (const key of options.searchAttributes) args.push('--search-attribute', `${key.name}=${CLI_TYPE[key.type]}`);
+  for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   if (options.logFile) {

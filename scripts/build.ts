@@ -16,7 +16,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { build } from 'esbuild';
 import { MIGRATIONS_FOLDER } from '../db/migrate';
 import { PROJECT_ROOT } from '../runtime/temporal-cli';
-import { WORKFLOWS_PATH } from '../worker';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../worker';
 
 const DIST = path.join(PROJECT_ROOT, 'dist');
 
@@ -45,7 +45,7 @@ async function main() {
       sourcemap: true,
       logLevel: 'warning',
     }),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH }).then(({ code }) => writeFileSync(path.join(DIST, 'workflow-bundle.js'), code)),
+    bundleWorkflowCode(WORKFLOW_BUNDLE_OPTIONS).then(({ code }) => writeFileSync(path.join(DIST, 'workflow-bundle.js'), code)),
   ]);
   cpSync(MIGRATIONS_FOLDER, path.join(DIST, 'migrations'), { recursive: true });
   console.log(`built dist/ (${Object.keys(ENTRY_POINTS).map((name) => `${name}.js`).join(', ')}, workflow-bundle.js, migrations/) in ${((Date.now() - started) / 1000).toFixed(1)} s`);

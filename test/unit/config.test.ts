@@ -40,7 +40,7 @@ describe('loadConfig defaults', () => {
         apiKey: null,
       },
       workerMetricsPort: 9464,
-      workerCachedWorkflows: 1000,
+      workerCachedWorkflows: 2500,
       shutdownGraceMs: 10_000,
       personalDataDays: 90,
       requestTimeoutMs: 10_000,
