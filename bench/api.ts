@@ -3,6 +3,11 @@
  * running stack, failing loudly on any unexpected status (a benchmark that hides errors lies).
  */
 import { sql } from 'drizzle-orm';
+import { OrderGateway } from '../api/order-gateway';
+import { normalizeOrderPayload, OrderPayloadSchema, type OrderPayload } from '../api/order-payload';
+import { createHashOf, orderIdFor } from '../api/order-view';
+import { canonicalJson } from '../domain/order';
+import { loadConfig } from '../runtime/config';
 import { ShipStationSimulator } from '../test/support/shipstation-simulator';
 import { runConcurrently, until } from './stats';
 import type { BenchStack } from './stack';
@@ -82,6 +87,23 @@ export async function createOrders(stack: BenchStack, merchant: BenchMerchant, c
   const numbers = Array.from({ length: count }, (_, i) => `${options.prefix}-${i + 1}`);
   const durations = await runConcurrently(count, options.concurrency, async (i) => {
     await request(stack, 'POST', '/api/orders', { token: merchant.apiKey, json: orderPayload(numbers[i]!, { paid: options.paid }) });
+  });
+  return { numbers, durations };
+}
+
+/**
+ * Creates `count` orders through the API's own gateway (the order workflow and its first projection,
+ * exactly as POST /api/orders starts them) without the HTTP round: for scenarios that need many
+ * orders to exist and measure something else (the worker's memory).
+ */
+export async function createOrdersThroughGateway(stack: BenchStack, merchant: BenchMerchant, count: number, options: { prefix: string; paid?: boolean; concurrency: number }) {
+  const config = loadConfig({ TEMPORAL_TASK_QUEUE: stack.taskQueue });
+  const gateway = new OrderGateway(stack.temporal, { taskQueue: stack.taskQueue, requestTimeoutMs: 60_000, orders: config.orders });
+  const numbers = Array.from({ length: count }, (_, i) => `${options.prefix}-${i + 1}`);
+  const durations = await runConcurrently(count, options.concurrency, async (i) => {
+    const content = normalizeOrderPayload(OrderPayloadSchema.parse(orderPayload(numbers[i]!, { paid: options.paid })) as OrderPayload);
+    const ref = { merchantId: merchant.id, orderNumber: content.orderNumber, orderId: orderIdFor(merchant.id, content.orderNumber) };
+    await gateway.create(ref, content, createHashOf(canonicalJson(content)));
   });
   return { numbers, durations };
 }

@@ -15,7 +15,7 @@ import { exportScenario } from './scenarios/export';
 import { lifecycleScenario } from './scenarios/lifecycle';
 import { memoryScenario } from './scenarios/memory';
 import { shipnotifyScenario } from './scenarios/shipnotify';
-import { DEFAULT_ADMIN_URL, startBenchStack, type DatabaseKind } from './stack';
+import { DEFAULT_ADMIN_URL, productionAllocator, startBenchStack, type DatabaseKind } from './stack';
 import type { BenchOptions, ReportRow, Scenario, ScenarioResult } from './types';
 
 const SCENARIOS: Record<string, Scenario> = {
@@ -53,7 +53,7 @@ function parse(argv: string[]) {
   const options: BenchOptions = {
     orders,
     exportSizes: quick ? [1_000] : [1_000, 10_000, 100_000],
-    notices: quick ? 100 : 1_000,
+    notices: quick ? 100 : 500,
     senders: 50,
     openOrders: quick ? 200 : 10_000,
     concurrency: 16,
@@ -80,6 +80,7 @@ function machineFacts(db: DatabaseKind) {
     temporalCli: cli ? version(cli, ['--version']) : null,
     postgres: db === 'postgres' ? version('psql', ['--version']) : null,
     database: db,
+    allocator: db === 'postgres' ? productionAllocator().name : 'the bench process (PGlite runs the worker and API in it)',
   };
 }
 

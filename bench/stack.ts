@@ -5,7 +5,7 @@
  * allows one process only, so the worker and the API run inside the bench process, as `make dev` does.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -49,6 +49,16 @@ export interface BenchStack {
 
 export const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
+/**
+ * The allocator the image runs the API and worker with (the Dockerfile preloads jemalloc): the same
+ * library when this machine has it, else glibc's malloc, which the report then names.
+ */
+export function productionAllocator(): { name: string; env: Record<string, string> } {
+  const candidates = ['/usr/local/lib/libjemalloc.so.2', ...['x86_64', 'aarch64'].map((arch) => `/usr/lib/${arch}-linux-gnu/libjemalloc.so.2`)];
+  const found = candidates.find((file) => existsSync(file));
+  return found ? { name: `jemalloc (${found})`, env: { LD_PRELOAD: found } } : { name: 'glibc malloc (no libjemalloc2 here; the image uses jemalloc)', env: {} };
+}
+
 let runtimeInstalled = false;
 /** The bench process's SDK runtime (floor worker, and the stack itself with PGlite): warnings only. */
 export function installQuietRuntime() {
@@ -61,7 +71,17 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
   installQuietRuntime();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'ssw-bench-'));
   const namespace = 'default';
-  const cleanups: (() => Promise<unknown> | unknown)[] = [() => rmSync(workDir, { recursive: true, force: true })];
+  // BENCH_KEEP_LOGS=dir keeps the stack's logs (Temporal server, worker, API) there after the run.
+  const keepLogs = process.env.BENCH_KEEP_LOGS?.trim();
+  const cleanups: (() => Promise<unknown> | unknown)[] = [
+    () => {
+      if (keepLogs) {
+        mkdirSync(keepLogs, { recursive: true });
+        for (const name of ['temporal.log', 'worker.log', 'api.log']) if (existsSync(path.join(workDir, name))) cpSync(path.join(workDir, name), path.join(keepLogs, name));
+      }
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  ];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) {
       try {
@@ -90,6 +110,7 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
     const taskQueue = 'orders-bench';
     const apiPort = await freePort();
     const env = {
+      ...productionAllocator().env,
       TEMPORAL_ADDRESS: server.address,
       TEMPORAL_NAMESPACE: namespace,
       TEMPORAL_TASK_QUEUE: taskQueue,

@@ -77,6 +77,11 @@ async function waitUntilIdle(handles: WorkflowHandle[], concurrency: number, tim
 }
 
 const round = (n: number, places = 1) => Math.round(n * 10 ** places) / 10 ** places;
+/** CPU milliseconds per notice by process, e.g. "api 2.8, temporal 1.9, ...". */
+const perNotice = (cpu: Record<string, number>, notices: number) =>
+  Object.entries(cpu)
+    .map(([name, seconds]) => `${name} ${round((seconds * 1000) / notices, 1)}`)
+    .join(', ');
 
 export const shipnotifyScenario: Scenario = async ({ stack, options, log }) => {
   const notices = options.notices;
@@ -85,9 +90,24 @@ export const shipnotifyScenario: Scenario = async ({ stack, options, log }) => {
 
   // ---- setup: paid orders, served to ShipStation --------------------------------------------------
   const merchant = await createMerchant(stack, 'shipnotify');
-  log(`creating ${total} paid orders (${notices} measured + ${WARMUP} warm-up), ${options.concurrency} at once`);
+  // The floor's workflows are started meanwhile (setup only: nothing is timed until both are ready).
+  const floorWorker = await startFloorWorker(stack);
+  const floorRunId = Date.now().toString(36);
+  const floorHandles: WorkflowHandle<typeof floorOrderWorkflow>[] = new Array(total);
+  const floorStarting = runConcurrently(total, 4, async (i) => {
+    floorHandles[i] = await stack.temporal.workflow.start<typeof floorOrderWorkflow>('floorOrderWorkflow', {
+      workflowId: `floor-shipnotify-${floorRunId}-${i}`,
+      taskQueue: floorWorker.taskQueue,
+      args: [{ activitiesPerMessage: [{ local: 0, regular: 0 }, { local: 0, regular: 0 }] }],
+    });
+  });
+  log(`creating ${total} paid orders (${notices} measured + ${WARMUP} warm-up), ${options.concurrency} at once; ${total} floor workflows meanwhile`);
   let t0 = performance.now();
-  const { numbers } = await createOrders(stack, merchant, total, { prefix: 'SN', paid: true, concurrency: options.concurrency });
+  const { numbers } = await createOrders(stack, merchant, total, { prefix: 'SN', paid: true, concurrency: options.concurrency }).catch(async (error) => {
+    await floorStarting.catch(() => {});
+    await floorWorker.stop();
+    throw error;
+  });
   await waitForStatus(stack, merchant.id, 'pending', total, 120_000);
   const createSeconds = (performance.now() - t0) / 1000;
   log(`created in ${createSeconds.toFixed(1)} s; exporting them to the simulator`);
@@ -121,21 +141,13 @@ export const shipnotifyScenario: Scenario = async ({ stack, options, log }) => {
   };
 
   // ---- floor: bare signal round trips on the same dev server --------------------------------------
-  const floorWorker = await startFloorWorker(stack);
   let floor: { summary: LatencySummary; burst: Burst; allHandledMs: number };
   let cpuDuringBurst: Record<string, number> = {};
   let ours: { summary: LatencySummary; burst: Burst; recordedMs: number; countsAfterBurst: Record<string, number> };
+  let alone: { summary: LatencySummary; burst: Burst; cpu: Record<string, number> } | null = null;
   try {
-    log(`floor: starting ${total} floor workflows`);
-    const runId = Date.now().toString(36);
-    const handles: WorkflowHandle<typeof floorOrderWorkflow>[] = new Array(total);
-    await runConcurrently(total, options.concurrency, async (i) => {
-      handles[i] = await stack.temporal.workflow.start<typeof floorOrderWorkflow>('floorOrderWorkflow', {
-        workflowId: `floor-shipnotify-${runId}-${i}`,
-        taskQueue: floorWorker.taskQueue,
-        args: [{ activitiesPerMessage: [{ local: 0, regular: 0 }, { local: 0, regular: 0 }] }],
-      });
-    });
+    await floorStarting;
+    const handles = floorHandles;
     // The order workflows are idle when the notices arrive; so are the floor's before their signals.
     await waitUntilIdle(handles, options.concurrency);
     const floorWarm = await burst(WARMUP, senders, (i) => handles[i]!.signal(factFloorSignal, 'x'));
@@ -166,6 +178,25 @@ export const shipnotifyScenario: Scenario = async ({ stack, options, log }) => {
     await waitForStatus(stack, merchant.id, 'shipped', total - warm.errors - oursBurst.errors, 120_000);
     ours = { summary, burst: oursBurst, recordedMs: performance.now() - started, countsAfterBurst };
     log(`all recorded (shipped in the read model) ${round(ours.recordedMs / 1000, 2)} s after the first notice`);
+
+    // ---- diagnosis: the answer path alone ----------------------------------------------------------
+    // The same notices again (ShipStation repeats itself: each is recognised as already recorded)
+    // while the worker is paused, so no recording work competes with the answers for the CPU: what
+    // the request path itself (API, PostgreSQL, the batch start in Temporal, the client) costs.
+    const workerPid = stack.processes.worker;
+    if (workerPid !== undefined) {
+      log(`answer path alone: the ${notices} notices again with the worker paused`);
+      const cpuBeforeAlone = stack.cpuSeconds();
+      process.kill(workerPid, 'SIGSTOP');
+      let aloneBurst: Burst;
+      try {
+        aloneBurst = await burst(notices, senders, (i) => post(WARMUP + i));
+      } finally {
+        process.kill(workerPid, 'SIGCONT');
+      }
+      alone = { summary: summarize(aloneBurst.latencies), burst: aloneBurst, cpu: cpuBetween(cpuBeforeAlone, stack.cpuSeconds()) };
+      log(`answer path alone: p50 ${alone.summary.p50Ms} ms, p99 ${alone.summary.p99Ms} ms, ${aloneBurst.errors} errors; CPU s ${Object.entries(alone.cpu).map(([n, v]) => `${n} ${v}`).join(', ')}`);
+    }
   } finally {
     await floorWorker.stop();
   }
@@ -202,6 +233,13 @@ export const shipnotifyScenario: Scenario = async ({ stack, options, log }) => {
       met: null,
     },
     { figure: 'shipnotify p99 inside the API (request log)', ours: serverSide.p99Ms, unit: 'ms', met: null },
+    { figure: 'CPU per notice during the burst', ours: perNotice(cpuDuringBurst, notices), unit: 'ms', met: null },
+    ...(alone
+      ? [
+          { figure: `answer path alone (worker paused): p50 / p99`, ours: `${alone.summary.p50Ms} / ${alone.summary.p99Ms}`, unit: 'ms', met: null } as ReportRow,
+          { figure: 'answer path alone: CPU per notice', ours: perNotice(alone.cpu, notices), unit: 'ms', met: null } as ReportRow,
+        ]
+      : []),
     {
       figure: `${notices} notices recorded end to end`,
       ours: round(ours.recordedMs / 1000, 2),
@@ -228,6 +266,14 @@ export const shipnotifyScenario: Scenario = async ({ stack, options, log }) => {
         serverSideFromRequestLog: serverSide,
         cpuSecondsDuringBurst: cpuDuringBurst,
       },
+      answerPathAlone: alone
+        ? {
+            what: 'the same notices again (already recorded) with the worker paused: the request path without recording work competing',
+            latency: alone.summary,
+            errors: alone.burst.errors,
+            cpuSeconds: alone.cpu,
+          }
+        : null,
       floor: {
         what: 'client.workflow signal round trip to a running floor workflow (same dev server, same run)',
         latency: floor.summary,
