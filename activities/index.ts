@@ -5,6 +5,7 @@
 import { heartbeat, log } from '@temporalio/activity';
 import type { Db } from '../db/client';
 import { purgeRequestLog } from '../db/connections';
+import { purgeExpiredFailures } from '../db/credential-failures';
 import type { Client } from '@temporalio/client';
 import { createBulkRetryActivities } from './bulk-retry';
 import { confirmationModeOf, createConfirmationActivities, type ConfirmationMode } from './confirmations';
@@ -41,10 +42,15 @@ export function createActivities(db: Db, temporal: Client | null = null) {
       return { lastModified: result.lastModified, ...(confirmationMode ? { confirmationMode } : {}) };
     },
 
-    /** Deletes connection request-log entries older than the retention; returns how many. */
+    /**
+     * Deletes connection request-log entries older than the retention; returns how many. Also drops
+     * counters of failed credential attempts whose window ended (credential_failures), so that table
+     * stays small whatever callers send.
+     */
     async purgeRequestLog(olderThanDays: number): Promise<number> {
       const deleted = await purgeRequestLog(db, olderThanDays);
-      log.info('request log purged', { olderThanDays, deleted });
+      const expiredFailureCounters = await purgeExpiredFailures(db);
+      log.info('request log purged', { olderThanDays, deleted, expiredFailureCounters });
       return deleted;
     },
 

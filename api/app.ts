@@ -5,16 +5,18 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { requestId } from 'hono/request-id';
 import { matchedRoutes } from 'hono/route';
 import { pingDatabase, type Db } from '../db/client';
+import type { SecretDigest } from '../db/secret-digest';
 import type { Config } from '../runtime/config';
 import { runWithLogContext } from '../runtime/log-context';
 import type { Logger } from '../runtime/logger';
-import { requireAdmin, type MerchantEnv } from './auth';
+import { requireAdmin, type AuthDeps, type MerchantEnv } from './auth';
+import { CredentialThrottle, DEFAULT_THROTTLE, type ThrottleSettings } from './credential-throttle';
 import { ApiError, errorResponse, type FieldProblem } from './errors';
+import { bodyLimitOutsideShipStation, securityHeaders, SHIPSTATION_PATH } from './hardening';
 import { ApiMetrics } from './metrics';
 import type { OrderGateway } from './order-gateway';
 import { adminRoutes } from './routes/admin';
@@ -31,7 +33,14 @@ export interface AppDeps {
   temporal: Client;
   gateway: OrderGateway;
   adminToken: string | null;
+  /** One limit for every request body (the ShipStation endpoint has its own, in `shipstation`). */
   maxBodyBytes: number;
+  /** Stores and checks API keys and connection passwords as keyed digests (SECRET_DIGEST_KEY). */
+  secretDigest: SecretDigest;
+  /** AUTH_FAILURE_LIMIT / AUTH_FAILURE_WINDOW; default DEFAULT_THROTTLE. */
+  authThrottle?: ThrottleSettings;
+  /** TRUST_PROXY_HOPS: proxies whose X-Forwarded-For entries name the client; default 0 (the socket). */
+  trustProxyHops?: number;
   shipstation: Config['shipstation'];
   /** Where the order workflows run and where people look at them (ops API). */
   temporalSettings: { taskQueue: string; namespace: string; uiUrl: string };
@@ -83,6 +92,8 @@ export function createApp(deps: AppDeps) {
   const { db, temporal, gateway, logger } = deps;
   const metrics = deps.metrics ?? new ApiMetrics();
   const app = new OpenAPIHono({ defaultHook: validationHook });
+  const throttle = new CredentialThrottle({ db, settings: deps.authThrottle ?? DEFAULT_THROTTLE, trustProxyHops: deps.trustProxyHops ?? 0, logger, metrics });
+  const auth: AuthDeps = { db, secretDigest: deps.secretDigest, throttle, adminToken: deps.adminToken };
 
   app.use('*', requestId());
   // Every log line written while serving the request carries its id (and what handlers add to it).
@@ -96,15 +107,8 @@ export function createApp(deps: AppDeps) {
       logger.info({ method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round(seconds * 1000) }, 'request');
     }),
   );
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: () => {
-        throw new ApiError(413, 'payload_too_large', `the body is larger than ${deps.maxBodyBytes} bytes`);
-      },
-    }),
-  );
+  app.use('*', securityHeaders());
+  app.use('*', bodyLimitOutsideShipStation(deps.maxBodyBytes));
   app.use('/api/*', requireJsonBody);
 
   app.openapi(
@@ -143,12 +147,12 @@ export function createApp(deps: AppDeps) {
   // Prometheus text format; not in the OpenAPI document (it is for scrapers, not API clients).
   app.get('/metrics', async (c) => c.body(await metrics.render(), 200, { 'Content-Type': metrics.contentType }));
 
-  const admin = adminRoutes(db, deps.adminToken, new OpenAPIHono({ defaultHook: validationHook }));
-  connectionRoutes(db, deps.shipstation.publicBaseUrl, admin);
+  const admin = adminRoutes(db, auth, new OpenAPIHono({ defaultHook: validationHook }));
+  connectionRoutes(db, deps.secretDigest, deps.shipstation.publicBaseUrl, admin);
   merchantSettingsRoutes(db, admin);
   app.route('/api/admin', admin);
   const ops = new OpenAPIHono({ defaultHook: validationHook });
-  ops.use('*', requireAdmin(deps.adminToken));
+  ops.use('*', requireAdmin(auth));
   app.route(
     '/api/ops',
     opsRoutes(
@@ -156,9 +160,9 @@ export function createApp(deps: AppDeps) {
       ops,
     ),
   );
-  app.route('/shipstation', shipstationRoutes({ db, gateway, settings: deps.shipstation, logger, metrics }));
-  app.route('/api/orders', orderRoutes(db, gateway, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
-  app.route('/api/shipments', shipmentRoutes(db, gateway, metrics, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
+  app.route(SHIPSTATION_PATH, shipstationRoutes({ db, gateway, settings: deps.shipstation, logger, metrics, secretDigest: deps.secretDigest, throttle }));
+  app.route('/api/orders', orderRoutes(db, gateway, auth, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
+  app.route('/api/shipments', shipmentRoutes(db, gateway, metrics, auth, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'merchantKey', { type: 'http', scheme: 'bearer', description: 'A merchant API key' });

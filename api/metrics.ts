@@ -13,6 +13,7 @@ const SHIPNOTIFY_OUTCOMES: Record<number, string> = {
   404: 'unknown_order',
   405: 'wrong_method',
   413: 'too_large',
+  429: 'throttled',
   500: 'error',
   503: 'unavailable',
 };
@@ -50,7 +51,7 @@ export class ApiMetrics {
 
   private readonly shipnotify = new Counter({
     name: 'shipstation_shipnotify_total',
-    help: 'ShipStation shipnotify calls by outcome (recorded, invalid, unauthorized, disabled, unknown_order, too_large, unavailable, error)',
+    help: 'ShipStation shipnotify calls by outcome (recorded, invalid, unauthorized, throttled, disabled, unknown_order, too_large, unavailable, error)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
@@ -59,6 +60,13 @@ export class ApiMetrics {
     name: 'confirmation_deliveries_total',
     help: 'Shipment confirmations delivered to the order source through the API (pickup acks); webhook pushes are counted by the worker',
     labelNames: ['via'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly credentialFailures = new Counter({
+    name: 'credential_failures_total',
+    help: 'Failed credential attempts by kind (shipstation, api_key, admin) and outcome (refused: 401/403, throttled: 429)',
+    labelNames: ['kind', 'outcome'] as const,
     registers: [this.registry],
   });
 
@@ -80,6 +88,10 @@ export class ApiMetrics {
 
   shipnotifyAnswered(status: number) {
     this.shipnotify.inc({ outcome: SHIPNOTIFY_OUTCOMES[status] ?? `status_${status}` });
+  }
+
+  credentialFailure(kind: 'shipstation' | 'api_key' | 'admin', throttled: boolean) {
+    this.credentialFailures.inc({ kind, outcome: throttled ? 'throttled' : 'refused' });
   }
 
   confirmationAcked() {

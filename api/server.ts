@@ -9,7 +9,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import { openDatabase } from '../db/client';
-import { loadConfigOrExit, type Config } from '../runtime/config';
+import { SecretDigest } from '../db/secret-digest';
+import { COMPOSE_DEFAULT_SECRET_DIGEST_KEY, ConfigError, loadConfigOrExit, resolveSecretDigestKey, type Config } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
 import { connectClient } from '../runtime/temporal';
 import { createApp } from './app';
@@ -23,8 +24,13 @@ export interface ApiServer {
   stop(graceMs: number): Promise<{ forced: boolean }>;
 }
 
-export function startApiServer(deps: { config: Config; db: Db; temporal: Client; logger: Logger; metrics?: ApiMetrics }): Promise<ApiServer> {
+/**
+ * Starts the API. `secretDigest` defaults to the config's key (SECRET_DIGEST_KEY, or the key kept
+ * beside embedded PGlite); without one on PostgreSQL that throws a ConfigError saying so.
+ */
+export function startApiServer(deps: { config: Config; db: Db; temporal: Client; logger: Logger; metrics?: ApiMetrics; secretDigest?: SecretDigest }): Promise<ApiServer> {
   const { config, db, temporal, logger } = deps;
+  const secretDigest = deps.secretDigest ?? new SecretDigest(resolveSecretDigestKey(config));
   const gateway = new OrderGateway(temporal, {
     taskQueue: config.temporal.taskQueue,
     requestTimeoutMs: config.requestTimeoutMs,
@@ -37,6 +43,9 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
     gateway,
     adminToken: config.adminToken,
     maxBodyBytes: config.maxBodyBytes,
+    secretDigest,
+    authThrottle: config.authThrottle,
+    trustProxyHops: config.trustProxyHops,
     shipstation: config.shipstation,
     temporalSettings: { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl },
     logger,
@@ -86,10 +95,22 @@ export function closeServer(server: ServerType, graceMs = 10_000): Promise<{ for
 
 async function main() {
   const config = loadConfigOrExit();
+  // Before connecting anywhere: a missing key is a configuration error, told as such.
+  let secretDigest: SecretDigest;
+  try {
+    secretDigest = new SecretDigest(resolveSecretDigestKey(config));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`configuration error: ${error.message}`);
+    process.exit(1);
+  }
   const logger = createLogger(config.logLevel, 'api');
+  if (config.secretDigestKey === COMPOSE_DEFAULT_SECRET_DIGEST_KEY) {
+    logger.warn('SECRET_DIGEST_KEY is the public default of docker-compose.yml: set your own (openssl rand -hex 32) before real use; changing it later invalidates stored API keys and passwords');
+  }
   const database = await openDatabase(config.database);
   const temporal = await connectClient(config.temporal);
-  const api = await startApiServer({ config, db: database.db, temporal, logger, metrics: new ApiMetrics({ processMetrics: true }) });
+  const api = await startApiServer({ config, db: database.db, temporal, logger, metrics: new ApiMetrics({ processMetrics: true }), secretDigest });
   logger.info({ url: api.url, metrics: `${api.url}/metrics` }, 'API listening');
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,9 +1,10 @@
 /** ShipStation connections, their export snapshots, request log and raw notices (owned by the API). */
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, gt, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, exists, gt, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from './client';
+import { clearFailuresWhen, type FailurePair } from './credential-failures';
 import { lockForExport, recordServedWindow } from './export-windows';
-import { hashSecret } from './merchants';
+import type { SecretDigest } from './secret-digest';
 import { connectionRequests, connections, exportSnapshots, merchants, orderLines, orders, shipmentNotices, type ConnectionRow, type OrderLineRow } from './schema';
 
 export class ScopeConflictError extends Error {}
@@ -19,7 +20,7 @@ export const newConnectionPassword = () => `ssp_${randomToken(24)}`;
  * Creates a connection. Scopes of one merchant never overlap: a whole-account connection excludes
  * every other, and one source has at most one connection (or an order would reach two stores).
  */
-export async function createConnection(db: Db, merchantId: string, source: string | null): Promise<{ connection: ConnectionRow; password: string }> {
+export async function createConnection(db: Db, digest: SecretDigest, merchantId: string, source: string | null): Promise<{ connection: ConnectionRow; password: string }> {
   const password = newConnectionPassword();
   return db.transaction(async (tx) => {
     // Serialises connection changes of this merchant so two creates cannot both pass the check.
@@ -35,7 +36,7 @@ export async function createConnection(db: Db, merchantId: string, source: strin
     }
     const [connection] = await tx
       .insert(connections)
-      .values({ id: `con_${randomToken(9)}`, merchantId, source, username: newUsername(merchantId), passwordHash: hashSecret(password) })
+      .values({ id: `con_${randomToken(9)}`, merchantId, source, username: newUsername(merchantId), passwordHash: digest.digest(password) })
       .returning();
     return { connection: connection!, password };
   });
@@ -50,11 +51,41 @@ export async function findConnection(db: Db, username: string): Promise<Connecti
   return row ?? null;
 }
 
-export async function rotateConnectionPassword(db: Db, username: string): Promise<string | null> {
+/**
+ * The connection a ShipStation call names, to check its password against. With `clearFailures`, the
+ * same statement deletes the pair's counter of failed attempts when the password matches one of
+ * `passwordDigests` (its keyed and legacy digests), so a success costs no round trip of its own. The
+ * caller still decides by its own constant-time check; the comparison here is of keyed digests,
+ * whose timing tells nothing about a password to someone without SECRET_DIGEST_KEY.
+ */
+export async function findConnectionForLogin(
+  db: Db,
+  username: string,
+  options: { clearFailures?: { pair: FailurePair; passwordDigests: string[] } } = {},
+): Promise<ConnectionRow | null> {
+  const named = eq(connections.username, username);
+  const clear = options.clearFailures;
+  const query = clear
+    ? db
+        .with(clearFailuresWhen(db, clear.pair, exists(db.select({ id: connections.id }).from(connections).where(and(named, inArray(connections.passwordHash, clear.passwordDigests))))))
+        .select()
+        .from(connections)
+        .where(named)
+    : db.select().from(connections).where(named);
+  const [row] = await query;
+  return row ?? null;
+}
+
+/** Replaces a legacy password digest that just matched by the keyed one (unless a rotation got there first). */
+export async function upgradePasswordDigest(db: Db, connectionId: string, legacy: string, keyed: string): Promise<void> {
+  await db.update(connections).set({ passwordHash: keyed }).where(and(eq(connections.id, connectionId), eq(connections.passwordHash, legacy)));
+}
+
+export async function rotateConnectionPassword(db: Db, digest: SecretDigest, username: string): Promise<string | null> {
   const password = newConnectionPassword();
   const updated = await db
     .update(connections)
-    .set({ passwordHash: hashSecret(password), passwordRotatedAt: new Date().toISOString() })
+    .set({ passwordHash: digest.digest(password), passwordRotatedAt: new Date().toISOString() })
     .where(eq(connections.username, username))
     .returning({ id: connections.id });
   return updated.length ? password : null;

@@ -30,7 +30,7 @@ export const merchants = pgTable('merchants', {
   name: text('name').notNull(),
   /** Per-merchant overrides of the order deadlines (durations such as "2h"); unset = the defaults. */
   deadlines: jsonb('deadlines').$type<DeadlineOverrides>().notNull().default({}),
-  /** SHA-256 of the API key (keys are long random strings, so a plain digest is enough). */
+  /** Keyed digest of the API key, `hmac:<hex>` (db/secret-digest.ts); a legacy plain SHA-256 until first used. */
   apiKeyHash: text('api_key_hash').notNull().unique(),
   apiKeyRotatedAt: timestamp('api_key_rotated_at', { withTimezone: true, mode: 'string' }),
   createdAt: createdAt(),
@@ -189,7 +189,7 @@ export const connections = pgTable(
       .references(() => merchants.id),
     source: text('source'),
     username: text('username').notNull().unique(),
-    /** SHA-256 of the generated password (a long random secret, shown once). */
+    /** Keyed digest of the generated password (shown once), as for merchants.api_key_hash. */
     passwordHash: text('password_hash').notNull(),
     passwordRotatedAt: timestamp('password_rotated_at', { withTimezone: true, mode: 'string' }),
     disabledAt: timestamp('disabled_at', { withTimezone: true, mode: 'string' }),
@@ -277,12 +277,33 @@ export const confirmationTargets = pgTable(
     source: text('source').notNull().default(''),
     mode: text('mode').$type<'pickup' | 'push'>().notNull(),
     webhookUrl: text('webhook_url'),
-    /** HMAC-SHA256 key for the signature header (needed in clear to sign). */
+    /**
+     * HMAC-SHA256 key for the signature header. Kept in clear, unlike API keys and passwords: the
+     * service must have it to sign every delivery, and a digest cannot sign.
+     */
     signingSecret: text('signing_secret'),
     secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true, mode: 'string' }),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.merchantId, t.source] })],
+);
+
+/**
+ * Failed credential attempts per (identity, client address): the ShipStation username, or a fixed
+ * identity for bearer keys ('(api key)', '(admin)'). Shared by every API process through the
+ * database; a row counts the failures of one fixed window (api/credential-throttle.ts). Rows whose
+ * window ended are worth nothing and are deleted by the hourly request-log purge.
+ */
+export const credentialFailures = pgTable(
+  'credential_failures',
+  {
+    /** Capped in length: the username is whatever the caller sent. */
+    identity: text('identity').notNull(),
+    clientAddress: text('client_address').notNull(),
+    failures: integer('failures').notNull(),
+    windowStartedAt: timestamp('window_started_at', { withTimezone: true, mode: 'string', precision: 3 }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.identity, t.clientAddress] }), index('credential_failures_window_idx').on(t.windowStartedAt)],
 );
 
 export type ConfirmationTargetRow = typeof confirmationTargets.$inferSelect;

@@ -3,11 +3,14 @@
  * start-up. A wrong value stops the process with a message naming the variable. Defaults run on a
  * laptop with nothing else installed.
  */
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OrderSettings } from '../domain/lifecycle';
 import { parseDuration } from '../domain/dates';
 import type { DatabaseTarget } from '../db/client';
+import { MAX_FAILURE_WINDOW_MS } from '../db/credential-failures';
+import { secretDigestKeyProblem } from '../db/secret-digest';
 
 export interface Config {
   port: number;
@@ -40,7 +43,18 @@ export interface Config {
   personalDataDays: number;
   /** How long the API waits for a worker to answer an order request before it answers 503. */
   requestTimeoutMs: number;
+  /** Larger request bodies get 413 on every route (the ShipStation endpoint has its own limit). */
   maxBodyBytes: number;
+  /**
+   * The key of the keyed digests of API keys and connection passwords (SECRET_DIGEST_KEY). Null when
+   * unset: resolveSecretDigestKey() then keeps a generated one beside embedded PGlite, and refuses
+   * to start with PostgreSQL. A secret: never logged.
+   */
+  secretDigestKey: string | null;
+  /** More failed credential attempts than `maxFailures` from one address within `windowMs` get 429. */
+  authThrottle: { maxFailures: number; windowMs: number };
+  /** Proxies in front of the API whose X-Forwarded-For entries are trusted; 0 = the socket's address. */
+  trustProxyHops: number;
   shipstation: {
     /** The address ShipStation reaches this service at; connection URLs are built from it. */
     publicBaseUrl: string;
@@ -91,6 +105,10 @@ export const CONFIG_VARIABLES = [
   'PERSONAL_DATA_DAYS',
   'REQUEST_TIMEOUT',
   'MAX_BODY_BYTES',
+  'SECRET_DIGEST_KEY',
+  'AUTH_FAILURE_LIMIT',
+  'AUTH_FAILURE_WINDOW',
+  'TRUST_PROXY_HOPS',
   'PUBLIC_BASE_URL',
   'EXPORT_PAGE_SIZE',
   'EXPORT_SNAPSHOT_TTL',
@@ -121,16 +139,19 @@ export function loadConfig(env: Env = process.env): Config {
     if (!/^\d+$/.test(value) || n < min || n > max) fail(name, value, `an integer from ${min} to ${max}`);
     return n;
   };
-  const duration = (name: (typeof CONFIG_VARIABLES)[number], fallback: string) => {
+  const duration = (name: (typeof CONFIG_VARIABLES)[number], fallback: string, max: { ms: number; text: string } = { ms: MAX_DURATION_MS, text: '3650d' }) => {
     const value = read(name) ?? fallback;
     const ms = parseDuration(value);
     // Temporal timers take at most about 100 years; ten is plenty for any order deadline.
-    if (ms === null || ms <= 0 || ms > MAX_DURATION_MS) fail(name, value, 'a duration such as 500ms, 30s, 15m, 4h or 7d, at most 3650d');
+    if (ms === null || ms <= 0 || ms > max.ms) fail(name, value, `a duration such as 500ms, 30s, 15m, 4h or 7d, at most ${max.text}`);
     return ms!;
   };
 
   const adminToken = read('ADMIN_TOKEN') ?? null;
   if (adminToken !== null && adminToken.length < 16) fail('ADMIN_TOKEN', null, 'at least 16 characters');
+  const secretDigestKey = read('SECRET_DIGEST_KEY') ?? null;
+  const keyProblem = secretDigestKey === null ? null : secretDigestKeyProblem(secretDigestKey);
+  if (keyProblem) fail('SECRET_DIGEST_KEY', null, keyProblem);
 
   const dataDir = path.resolve(read('DATA_DIR') ?? '.data');
   const databaseUrl = read('DATABASE_URL');
@@ -183,6 +204,13 @@ export function loadConfig(env: Env = process.env): Config {
     personalDataDays: integer('PERSONAL_DATA_DAYS', 90, 1, 3650),
     requestTimeoutMs: duration('REQUEST_TIMEOUT', '10s'),
     maxBodyBytes: integer('MAX_BODY_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+    secretDigestKey,
+    authThrottle: {
+      maxFailures: integer('AUTH_FAILURE_LIMIT', 10, 1, 100_000),
+      // Counters older than a day are purged hourly (db/credential-failures.ts), so no longer window.
+      windowMs: duration('AUTH_FAILURE_WINDOW', '15m', { ms: MAX_FAILURE_WINDOW_MS, text: '1d' }),
+    },
+    trustProxyHops: integer('TRUST_PROXY_HOPS', 0, 0, 10),
     shipstation: {
       publicBaseUrl,
       pageSize: integer('EXPORT_PAGE_SIZE', 100, 1, 500),
@@ -237,6 +265,59 @@ function temporalTls(read: Read, fail: Fail, hasApiKey: boolean): TemporalTls | 
     ...(certPath !== undefined && keyPath !== undefined && { clientCertPair: { crt: file('TEMPORAL_TLS_CERT', certPath), key: file('TEMPORAL_TLS_KEY', keyPath) } }),
     ...(serverName !== undefined && { serverNameOverride: serverName }),
   };
+}
+
+/**
+ * The default docker-compose.yml gives the API so that `docker compose up` works out of the box. It is
+ * public, so it protects nothing: the API warns while it is in use.
+ */
+export const COMPOSE_DEFAULT_SECRET_DIGEST_KEY = 'compose-default-secret-digest-key-set-your-own-in-env';
+
+/** Where a generated secret digest key is kept, beside the embedded database's folder. */
+export const SECRET_DIGEST_KEY_FILE = 'secret-digest-key';
+
+/**
+ * The key for the keyed digests of API keys and connection passwords, for the API at start-up.
+ *
+ * - SECRET_DIGEST_KEY when set.
+ * - Embedded PGlite without it (`make dev`, `npm run api` with no configuration): a random key
+ *   generated once into `secret-digest-key` beside the database's folder and read back on every start.
+ *   The key belongs with the data it protects, and PGlite has a single process, so one file serves.
+ *   In-memory PGlite (tests) gets a key for the life of the process, as its data has.
+ * - PostgreSQL without it: refused. Every API process must use the same key, and a key generated per
+ *   host or container would lock merchants out at random; an operator sets it once, like a password.
+ *
+ * Changing the key later makes every stored keyed digest stop matching (all keys and passwords would
+ * have to be rotated), which is why nothing here ever replaces an existing one.
+ */
+export function resolveSecretDigestKey(config: Pick<Config, 'secretDigestKey' | 'database'>): string {
+  if (config.secretDigestKey !== null) return config.secretDigestKey;
+  if ('url' in config.database) {
+    throw new ConfigError(
+      'SECRET_DIGEST_KEY is not set: it is required with DATABASE_URL (every API process must use the same key); generate one with "openssl rand -hex 32" and keep it with your other secrets',
+    );
+  }
+  if (config.database.pglitePath === 'memory://') return randomBytes(32).toString('hex');
+  const folder = path.dirname(path.resolve(config.database.pglitePath));
+  const file = path.join(folder, SECRET_DIGEST_KEY_FILE);
+  try {
+    mkdirSync(folder, { recursive: true });
+    // 'wx': never overwrite a key another start wrote first (or that guards existing data).
+    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new ConfigError(`cannot create ${file} for the generated secret digest key (${(error as NodeJS.ErrnoException).code ?? 'error'}); set SECRET_DIGEST_KEY instead`);
+    }
+  }
+  let key: string;
+  try {
+    key = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}); set SECRET_DIGEST_KEY instead`);
+  }
+  const problem = secretDigestKeyProblem(key);
+  if (problem) throw new ConfigError(`${file} does not hold a usable secret digest key: expected ${problem}`);
+  return key;
 }
 
 /** For entry points: load the config or print the reason and exit 1 (no stack trace). */

@@ -11,9 +11,10 @@ import path from 'node:path';
 import { openDatabase } from '../db/client';
 import { createMerchant, findMerchant, findMerchantByApiKey, rotateMerchantKey } from '../db/merchants';
 import { migrateDatabase } from '../db/migrate';
+import { SecretDigest } from '../db/secret-digest';
 import { ApiMetrics } from '../api/metrics';
 import { startApiServer } from '../api/server';
-import { loadConfigOrExit } from '../runtime/config';
+import { loadConfigOrExit, resolveSecretDigestKey, SECRET_DIGEST_KEY_FILE } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
 import { ensureMaintenanceSchedule } from '../runtime/maintenance';
 import { connectClient, connectWorker, ensureSearchAttributes, installWorkerRuntime } from '../runtime/temporal';
@@ -38,7 +39,13 @@ async function main() {
   if (!process.env.ADMIN_TOKEN?.trim()) {
     process.env.ADMIN_TOKEN = keptSecret(dataDir, 'admin-token', () => `adm_${randomBytes(24).toString('base64url')}`);
   }
+  // The key of the stored API-key and password digests, kept like the admin token (the same file the
+  // API keeps beside embedded PGlite); with DATABASE_URL too, since make dev is a single process.
+  if (!process.env.SECRET_DIGEST_KEY?.trim()) {
+    process.env.SECRET_DIGEST_KEY = keptSecret(dataDir, SECRET_DIGEST_KEY_FILE, () => randomBytes(32).toString('hex'));
+  }
   const config = loadConfigOrExit();
+  const secretDigest = new SecretDigest(resolveSecretDigestKey(config));
   const logger = createLogger(config.logLevel, 'dev');
   installWorkerRuntime(logger, { metricsPort: config.workerMetricsPort });
 
@@ -100,9 +107,9 @@ async function main() {
     const devKey = keptSecret(dataDir, 'dev-merchant-key', () => '');
     let apiKey = devKey;
     if (!(await findMerchant(database.db, DEV_MERCHANT.id))) {
-      apiKey = (await createMerchant(database.db, DEV_MERCHANT)).apiKey;
-    } else if (!devKey || (await findMerchantByApiKey(database.db, devKey))?.id !== DEV_MERCHANT.id) {
-      apiKey = (await rotateMerchantKey(database.db, DEV_MERCHANT.id))!;
+      apiKey = (await createMerchant(database.db, secretDigest, DEV_MERCHANT)).apiKey;
+    } else if (!devKey || (await findMerchantByApiKey(database.db, secretDigest, devKey))?.id !== DEV_MERCHANT.id) {
+      apiKey = (await rotateMerchantKey(database.db, secretDigest, DEV_MERCHANT.id))!;
     }
     writeFileSync(path.join(dataDir, 'dev-merchant-key'), `${apiKey}\n`, { mode: 0o600 });
 
@@ -115,7 +122,7 @@ async function main() {
       await workerRun;
     });
 
-    const api = await startApiServer({ config: { ...config, temporal: temporalTarget }, db: database.db, temporal, logger, metrics: new ApiMetrics({ processMetrics: true }) });
+    const api = await startApiServer({ config: { ...config, temporal: temporalTarget }, db: database.db, temporal, logger, metrics: new ApiMetrics({ processMetrics: true }), secretDigest });
     const { url } = api;
     cleanups.push(async () => void (await api.stop(config.shutdownGraceMs)));
 

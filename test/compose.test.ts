@@ -151,7 +151,7 @@ describe('docker-compose.yml', () => {
       expect(config.temporal.address).toBe('temporal:7233');
     }
     // Same database, Temporal and task queue for everyone.
-    const shared = (name: string) => ({ ...environmentOf(name), PORT: undefined, ADMIN_TOKEN: undefined, PUBLIC_BASE_URL: undefined, WORKER_METRICS_PORT: undefined });
+    const shared = (name: string) => ({ ...environmentOf(name), PORT: undefined, ADMIN_TOKEN: undefined, SECRET_DIGEST_KEY: undefined, PUBLIC_BASE_URL: undefined, WORKER_METRICS_PORT: undefined });
     expect(shared('api')).toEqual(shared('worker'));
     expect(shared('migrate')).toEqual(shared('worker'));
     // The connector database is the one PostgreSQL creates.

@@ -20,7 +20,7 @@ describe('request-log retention', () => {
 
   it('the hourly schedule purges entries older than REQUEST_LOG_DAYS and keeps the rest', async () => {
     const merchant = await stack.newMerchant();
-    const { connection } = await createConnection(stack.database.db, merchant.id, null);
+    const { connection } = await createConnection(stack.database.db, stack.secretDigest, merchant.id, null);
     const db = stack.database.db;
     const entry = { connectionId: connection.id, action: 'export', status: 200, durationMs: 3 };
     await db.insert(connectionRequests).values([

@@ -71,6 +71,7 @@ describe('API request logs and readiness', () => {
       gateway: stack.gateway,
       adminToken: null,
       maxBodyBytes: 1_048_576,
+      secretDigest: stack.secretDigest,
       shipstation: loadConfig({}).shipstation,
       temporalSettings: { taskQueue: stack.taskQueue, namespace: 'default', uiUrl: 'http://ui.test' },
       logger,

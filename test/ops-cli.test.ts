@@ -20,7 +20,7 @@ describe('ops CLI: orders and shipments', () => {
   beforeAll(async () => {
     stack = await startTestStack({ settings: { deadlines: { awaitPaymentMs: 60_000, pendingExportMs: 1000, atWmsShipmentMs: 60_000, confirmationMs: 60_000 }, terminalGraceMs: 60_000 } });
     const config = loadConfig({ PORT: String(await freePort()), HOST: '127.0.0.1', ADMIN_TOKEN: ADMIN, TEMPORAL_TASK_QUEUE: stack.taskQueue, TEMPORAL_UI_URL: 'http://ui.test', LOG_LEVEL: 'silent' });
-    server = await startApiServer({ config: { ...config, orders: stack.settings }, db: stack.database.db, temporal: stack.client, logger: pino({ level: 'silent' }) });
+    server = await startApiServer({ config: { ...config, orders: stack.settings }, db: stack.database.db, temporal: stack.client, logger: pino({ level: 'silent' }), secretDigest: stack.secretDigest });
     process.env.API_URL = server.url;
     process.env.ADMIN_TOKEN = ADMIN;
   });
@@ -85,7 +85,7 @@ describe('ops CLI: orders and shipments', () => {
 
   it('shipments replay re-runs a stored notice', async () => {
     const m = await stack.newMerchant('clireplay');
-    const { connection, password } = await createConnection(stack.database.db, m.id, null);
+    const { connection, password } = await createConnection(stack.database.db, stack.secretDigest, m.id, null);
     const { ref } = await createOrder(stack, m.id);
     const auth = `Basic ${Buffer.from(`${connection.username}:${password}`).toString('base64')}`;
     const res = await fetch(`${server.url}/shipstation?action=shipnotify&order_number=${ref.orderNumber}&carrier=UPS&tracking_number=1ZCLI`, { method: 'POST', headers: { Authorization: auth }, body: '' });

@@ -72,7 +72,7 @@ describe('ops API', () => {
 
   it('replaying a stored notice matches units it could not place before against the order as it is now; a second replay changes nothing', async () => {
     const m = await stack.newMerchant('replay');
-    const { connection, password } = await createConnection(stack.database.db, m.id, null);
+    const { connection, password } = await createConnection(stack.database.db, stack.secretDigest, m.id, null);
     const payload = orderPayload({ paid: false });
     const { ref } = await createOrder(stack, m.id, payload);
     const shipstation = stack.app({ adminToken: ADMIN });

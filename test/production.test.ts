@@ -18,6 +18,8 @@ import { ShipStationSimulator } from './support/shipstation-simulator';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver';
 
 const ADMIN_TOKEN = 'prod-admin-token-4f1c9e2a7b';
+/** The API refuses to start on PostgreSQL without one (stored API keys and passwords are keyed digests). */
+const SECRET_DIGEST_KEY = 'prod-secret-digest-key-7d03b1e95a2c4f68';
 
 /** One sample of a Prometheus text exposition, or undefined when absent. */
 function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -93,7 +95,7 @@ describe.runIf(DATABASE_KINDS.includes('postgres'))('production build (node dist
     for (const run of migrations) expect(await run.exit, run.output()).toBe(0);
 
     await startWorker();
-    api = startProcess(PRODUCTION_COMMANDS.api, { ...common, PORT: String(apiPort), HOST: '127.0.0.1', ADMIN_TOKEN, PUBLIC_BASE_URL: apiUrl, REQUEST_TIMEOUT: '60s' });
+    api = startProcess(PRODUCTION_COMMANDS.api, { ...common, PORT: String(apiPort), HOST: '127.0.0.1', ADMIN_TOKEN, SECRET_DIGEST_KEY, PUBLIC_BASE_URL: apiUrl, REQUEST_TIMEOUT: '60s' });
     await api.waitForOutput('API listening');
 
     const created = await http('POST', '/api/admin/merchants', { token: ADMIN_TOKEN, json: { id: `prod-${Date.now().toString(36)}`, name: 'Production test' } });

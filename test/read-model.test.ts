@@ -1,11 +1,14 @@
 /** The read model on both databases: migrations, idempotent projection, the LastModified stamp. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMerchant, findMerchantByApiKey, MerchantExistsError, rotateMerchantKey } from '../db/merchants';
+import { SecretDigest } from '../db/secret-digest';
 import { lockForExport, recordServedWindow } from '../db/export-windows';
 import { findOrderById, projectOrder, stateFromRecord } from '../db/orders';
 import { applyHold, applyShipmentReported, newOrderState } from '../domain/lifecycle';
 import type { OrderContent, OrderState } from '../domain/order';
 import { DATABASE_KINDS, openTestDatabase, type TestDatabase } from './support/database';
+
+const digest = new SecretDigest('read-model-test-secret-digest-key-0123456789');
 
 const content: OrderContent = {
   orderNumber: 'RM-1',
@@ -33,7 +36,7 @@ describe.each(DATABASE_KINDS)('read model on %s', (kind) => {
   let merchantId: string;
   beforeAll(async () => {
     database = await openTestDatabase(kind);
-    merchantId = (await createMerchant(database.db, { id: 'rm', name: 'Read model' })).merchant.id;
+    merchantId = (await createMerchant(database.db, digest, { id: 'rm', name: 'Read model' })).merchant.id;
   });
   afterAll(() => database?.close());
 
@@ -145,13 +148,13 @@ describe.each(DATABASE_KINDS)('read model on %s', (kind) => {
   });
 
   it('merchant keys are stored hashed, found by key, and rotation retires the old key', async () => {
-    const { apiKey } = await createMerchant(database.db, { id: 'keys', name: 'Keys' });
-    expect((await findMerchantByApiKey(database.db, apiKey))?.id).toBe('keys');
-    expect(JSON.stringify(await findMerchantByApiKey(database.db, apiKey))).not.toContain(apiKey);
-    await expect(createMerchant(database.db, { id: 'keys', name: 'Again' })).rejects.toBeInstanceOf(MerchantExistsError);
-    const rotated = await rotateMerchantKey(database.db, 'keys');
-    expect(await findMerchantByApiKey(database.db, apiKey)).toBeNull();
-    expect((await findMerchantByApiKey(database.db, rotated!))?.id).toBe('keys');
-    expect(await rotateMerchantKey(database.db, 'nobody')).toBeNull();
+    const { apiKey } = await createMerchant(database.db, digest, { id: 'keys', name: 'Keys' });
+    expect((await findMerchantByApiKey(database.db, digest, apiKey))?.id).toBe('keys');
+    expect(JSON.stringify(await findMerchantByApiKey(database.db, digest, apiKey))).not.toContain(apiKey);
+    await expect(createMerchant(database.db, digest, { id: 'keys', name: 'Again' })).rejects.toBeInstanceOf(MerchantExistsError);
+    const rotated = await rotateMerchantKey(database.db, digest, 'keys');
+    expect(await findMerchantByApiKey(database.db, digest, apiKey)).toBeNull();
+    expect((await findMerchantByApiKey(database.db, digest, rotated!))?.id).toBe('keys');
+    expect(await rotateMerchantKey(database.db, digest, 'nobody')).toBeNull();
   });
 });

@@ -14,7 +14,7 @@ afterAll(() => stack?.close());
 
 it('a dry-run export answers the same page but marks nothing, takes no snapshot and records no served window', async () => {
   const m = await stack.newMerchant('dry');
-  const { connection, password } = await createConnection(stack.database.db, m.id, null);
+  const { connection, password } = await createConnection(stack.database.db, stack.secretDigest, m.id, null);
   const { ref } = await createOrder(stack, m.id);
   const app = stack.app();
   const url = '/shipstation?action=export&start_date=01%2f01%2f2020+00%3a00&end_date=12%2f31%2f2030+23%3a59';

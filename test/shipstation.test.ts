@@ -1352,6 +1352,7 @@ describe('Temporal unreachable', () => {
       gateway: deadGateway,
       adminToken: ADMIN,
       maxBodyBytes: 1_048_576,
+      secretDigest: stack.secretDigest,
       temporalSettings: { taskQueue: stack.taskQueue, namespace: 'default', uiUrl: 'http://ui.test' },
       shipstation: { ...loadConfig({}).shipstation, publicBaseUrl: 'http://connector.test' },
       logger: pino({ level: 'silent' }),
@@ -1446,7 +1447,7 @@ describe('ops CLI', () => {
   beforeAll(async () => {
     port = await freePort();
     const config = loadConfig({ PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: ADMIN, TEMPORAL_TASK_QUEUE: stack.taskQueue, LOG_LEVEL: 'silent' });
-    server = await startApiServer({ config, db: stack.database.db, temporal: stack.client, logger: pino({ level: 'silent' }) });
+    server = await startApiServer({ config, db: stack.database.db, temporal: stack.client, logger: pino({ level: 'silent' }), secretDigest: stack.secretDigest });
     process.env.API_URL = server.url;
     process.env.ADMIN_TOKEN = ADMIN;
   });

@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Db } from '../../db/client';
 import { createMerchant, MerchantExistsError, rotateMerchantKey } from '../../db/merchants';
-import { requireAdmin } from '../auth';
+import { requireAdmin, type AuthDeps } from '../auth';
 import { conflict, notFound } from '../errors';
 import { errorResponses, json } from './common';
 import { text } from '../order-payload';
@@ -36,12 +36,12 @@ const rotateKeyRoute = createRoute({
   responses: { 200: json(z.object({ id: z.string(), apiKey: z.string() }), 'New key (shown once)'), ...errorResponses },
 });
 
-export function adminRoutes(db: Db, adminToken: string | null, app: OpenAPIHono) {
-  app.use('*', requireAdmin(adminToken));
+export function adminRoutes(db: Db, auth: AuthDeps, app: OpenAPIHono) {
+  app.use('*', requireAdmin(auth));
   app.openapi(createMerchantRoute, async (c) => {
     const { id, name } = c.req.valid('json');
     try {
-      const { merchant, apiKey } = await createMerchant(db, { id, name });
+      const { merchant, apiKey } = await createMerchant(db, auth.secretDigest, { id, name });
       return c.json({ id: merchant.id, name: merchant.name, apiKey }, 201);
     } catch (error) {
       if (error instanceof MerchantExistsError) throw conflict(error.message);
@@ -50,7 +50,7 @@ export function adminRoutes(db: Db, adminToken: string | null, app: OpenAPIHono)
   });
   app.openapi(rotateKeyRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const apiKey = await rotateMerchantKey(db, id);
+    const apiKey = await rotateMerchantKey(db, auth.secretDigest, id);
     if (!apiKey) throw notFound(`no merchant ${id}`);
     return c.json({ id, apiKey }, 200);
   });

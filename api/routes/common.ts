@@ -18,6 +18,7 @@ export const errorResponses = {
   409: error('Refused by the order: the message says why; nothing changed'),
   413: error('The body is too large'),
   415: error('The body is not JSON'),
+  429: error('Too many failed credential attempts from this address (only failed attempts are refused; Retry-After says when to try again)'),
   503: error('Temporal, a worker or the database is unavailable; nothing changed'),
 } as const;
 

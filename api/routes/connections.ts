@@ -13,6 +13,7 @@ import {
   UnknownMerchantError,
 } from '../../db/connections';
 import type { ConnectionRow } from '../../db/schema';
+import type { SecretDigest } from '../../db/secret-digest';
 import { toIso } from '../../db/orders';
 import { shipStationStatusFields } from '../../domain/order';
 import { badRequest, conflict, notFound } from '../errors';
@@ -50,7 +51,7 @@ const NewConnectionBody = z
 
 const admin = { tags: ['connections'], security: [{ adminToken: [] }] };
 
-export function connectionRoutes(db: Db, publicBaseUrl: string, app: OpenAPIHono) {
+export function connectionRoutes(db: Db, secretDigest: SecretDigest, publicBaseUrl: string, app: OpenAPIHono) {
   const endpointUrl = `${publicBaseUrl}/shipstation`;
   const view = (c: ConnectionRow) => ({
     username: c.username,
@@ -93,7 +94,7 @@ export function connectionRoutes(db: Db, publicBaseUrl: string, app: OpenAPIHono
       const parsed = NewConnectionBody.safeParse(body);
       if (!parsed.success) throw invalidSource(parsed.error);
       try {
-        const { connection, password } = await createConnection(db, id, parsed.data.source ?? null);
+        const { connection, password } = await createConnection(db, secretDigest, id, parsed.data.source ?? null);
         return c.json({ ...view(connection), password, statusMapping: shipStationStatusFields() }, 201);
       } catch (error) {
         if (error instanceof UnknownMerchantError) throw notFound(error.message);
@@ -113,7 +114,7 @@ export function connectionRoutes(db: Db, publicBaseUrl: string, app: OpenAPIHono
     async (c) => {
       const { username } = c.req.valid('param');
       await existing(username);
-      const password = (await rotateConnectionPassword(db, username))!;
+      const password = (await rotateConnectionPassword(db, secretDigest, username))!;
       return c.json({ ...view((await findConnection(db, username))!), password }, 200);
     },
   );

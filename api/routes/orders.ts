@@ -18,7 +18,7 @@ import {
   type RequestEnvelope,
 } from '../../workflows/messages';
 import type { UpdateDefinition } from '@temporalio/common';
-import { requireMerchant, type MerchantEnv } from '../auth';
+import { requireMerchant, type AuthDeps, type MerchantEnv } from '../auth';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 import type { OrderGateway } from '../order-gateway';
 import { sendOrderRequest } from '../order-requests';
@@ -106,8 +106,8 @@ function decodeCursor(cursor: string): { createdAt: string; orderId: string } {
   throw badRequest('cursor is not a cursor this API returned', [{ path: 'cursor', message: 'invalid cursor' }]);
 }
 
-export function orderRoutes(db: Db, gateway: OrderGateway, app: OpenAPIHono<MerchantEnv>) {
-  app.use('*', requireMerchant(db));
+export function orderRoutes(db: Db, gateway: OrderGateway, auth: AuthDeps, app: OpenAPIHono<MerchantEnv>) {
+  app.use('*', requireMerchant(auth));
 
   const existing = async (merchantId: string, orderNumber: string) => {
     const record = await findOrderByNumber(db, merchantId, orderNumber);

@@ -5,7 +5,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Db } from '../../db/client';
 import { findShipmentToAck, listConfirmations } from '../../db/confirmations';
-import { requireMerchant, type MerchantEnv } from '../auth';
+import { requireMerchant, type AuthDeps, type MerchantEnv } from '../auth';
 import { badRequest, notFound } from '../errors';
 import type { ApiMetrics } from '../metrics';
 import type { OrderGateway } from '../order-gateway';
@@ -34,8 +34,8 @@ export const ConfirmationSchema = z
 const secured = { security: [{ merchantKey: [] }], tags: ['shipments'] };
 const Cursor = z.string().regex(/^\d{1,15}$/, { message: 'a cursor this API returned' });
 
-export function shipmentRoutes(db: Db, gateway: OrderGateway, metrics: ApiMetrics, app: OpenAPIHono<MerchantEnv>) {
-  app.use('*', requireMerchant(db));
+export function shipmentRoutes(db: Db, gateway: OrderGateway, metrics: ApiMetrics, auth: AuthDeps, app: OpenAPIHono<MerchantEnv>) {
+  app.use('*', requireMerchant(auth));
 
   app.openapi(
     createRoute({

@@ -45,6 +45,9 @@ export function readCredentials(authorization: string | undefined, params: URLSe
   }
   const credentials = basic ?? query;
   if (!credentials || !credentials.username) return { ok: false, reason: 'credentials required (HTTP Basic, or SS-UserName and SS-Password)' };
+  // Usernames are generated and never hold a NUL, which the database cannot even look up (the lookup
+  // would fail instead of finding nobody): such a username is unknown, answered before any query.
+  if (credentials.username.includes('\u0000')) return { ok: false, reason: 'unknown username or wrong password' };
   return { ok: true, credentials };
 }
 

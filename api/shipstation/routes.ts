@@ -11,15 +11,16 @@ import type { Db } from '../../db/client';
 import {
   connectionScope,
   exportSnapshotPage,
-  findConnection,
+  findConnectionForLogin,
   loadExportPage,
   logConnectionRequest,
   storeNotice,
+  upgradePasswordDigest,
   type RequestLogEntry,
 } from '../../db/connections';
-import { hashSecret } from '../../db/merchants';
-import { contentFromRows, toIso } from '../../db/orders';
+import { contentFromRows, storable, toIso } from '../../db/orders';
 import { orders, type ConnectionRow } from '../../db/schema';
+import { matchStoredDigest, type SecretDigest } from '../../db/secret-digest';
 import type { OrderStatus } from '../../domain/order';
 import { exportWindow } from '../../domain/shipstation/dates';
 import { buildExportDocument, importProblem, type ExportOrder } from '../../domain/shipstation/export-xml';
@@ -27,7 +28,7 @@ import { isBlankNoticeBody, mergeNoticeWithQuery, orderReferences, parseShipNoti
 import type { Config } from '../../runtime/config';
 import { addLogContext } from '../../runtime/log-context';
 import type { Logger } from '../../runtime/logger';
-import { secretsEqual } from '../auth';
+import type { CredentialThrottle } from '../credential-throttle';
 import { isDatabaseUnavailable } from '../errors';
 import type { ApiMetrics } from '../metrics';
 import { NoWorkerError, TemporalUnavailableError, type OrderGateway } from '../order-gateway';
@@ -39,11 +40,15 @@ export interface ShipStationDeps {
   settings: Config['shipstation'];
   logger: Logger;
   metrics: ApiMetrics;
+  /** Connection passwords are stored as keyed digests (db/secret-digest.ts). */
+  secretDigest: SecretDigest;
+  /** Shared counters of failed attempts per (username, client address). */
+  throttle: CredentialThrottle;
 }
 
 /** What one call answers, and what its log line says. */
 interface Outcome {
-  status: 200 | 400 | 401 | 403 | 404 | 405 | 413 | 500 | 503;
+  status: 200 | 400 | 401 | 403 | 404 | 405 | 413 | 429 | 500 | 503;
   body: string;
   contentType?: string;
   headers?: Record<string, string>;
@@ -63,8 +68,10 @@ const text = (status: Outcome['status'], body: string, log: Outcome['log'] = {},
 const MAX_CLOCK_SKEW_MS = 15 * 60_000;
 
 export function shipstationRoutes(deps: ShipStationDeps) {
-  const { db, gateway, settings, logger, metrics } = deps;
+  const { db, gateway, settings, logger, metrics, secretDigest, throttle } = deps;
   const app = new Hono();
+  /** What an unknown username's password is checked against, so that costs what a wrong password does. */
+  const noSuchConnection = secretDigest.digest('no such connection');
 
   app.use(
     '*',
@@ -81,12 +88,23 @@ export function shipstationRoutes(deps: ShipStationDeps) {
 
     const read = readCredentials(c.req.header('Authorization'), params);
     if (!read.ok) return respond(c, text(401, read.reason), null, action, started);
-    const connection = await findConnection(db, read.credentials.username);
-    // Compare digests in constant time; an unknown user costs the same as a wrong password.
-    const expected = connection?.passwordHash ?? hashSecret('no such connection');
-    if (!secretsEqual(hashSecret(read.credentials.password), expected) || !connection) {
+    const { username, password } = read.credentials;
+    const pair = throttle.pairFor(c, username);
+    const forms = secretDigest.storedForms(password);
+    // A correct password clears the pair's failure counter within this same lookup.
+    const connection = await findConnectionForLogin(db, username, { clearFailures: { pair, passwordDigests: forms } });
+    // The same digests and one constant-time comparison either way: an unknown user costs what a wrong password does.
+    const matched = matchStoredDigest(forms, connection?.passwordHash ?? noSuchConnection);
+    if (!matched || !connection) {
+      // Counted, and past the limit answered 429; a correct password is never refused (api/credential-throttle.ts).
+      const verdict = await throttle.failed(pair, 'shipstation');
+      if (verdict.throttled) {
+        const reason = `too many failed attempts for this username from this address; try again in ${verdict.retryAfterSeconds} s`;
+        return respond(c, text(429, reason, {}, { 'Retry-After': String(verdict.retryAfterSeconds) }), null, action, started);
+      }
       return respond(c, text(401, 'unknown username or wrong password'), null, action, started);
     }
+    if (matched === 'legacy') await upgradePasswordDigest(db, connection.id, connection.passwordHash, forms[0]);
     addLogContext({ merchant: connection.merchantId, connection: connection.username });
     if (connection.disabledAt) {
       return respond(c, text(403, `this connection is disabled: ${connection.disabledReason ?? 'no reason given'}`), connection, action, started);
@@ -113,7 +131,10 @@ export function shipstationRoutes(deps: ShipStationDeps) {
   async function respond(c: Context, outcome: Outcome, connection: ConnectionRow | null, action: string, started: number) {
     const durationMs = performance.now() - started;
     if (connection) {
-      const logged = logConnectionRequest(db, connection.id, { action: action || '(none)', ...outcome.log, status: outcome.status, durationMs }).catch(
+      // The entry quotes the request (action, order number, the reason's echo of a bad value): made
+      // storable, so a NUL sent by the caller cannot make the database refuse the whole entry.
+      const entry = storable({ action: action || '(none)', ...outcome.log, status: outcome.status, durationMs });
+      const logged = logConnectionRequest(db, connection.id, entry).catch(
         (error: unknown) => logger.warn({ err: error, connection: connection.username }, 'could not write the connection request log'),
       );
       await Promise.all([logged, outcome.keep?.()]);
@@ -245,7 +266,9 @@ export function shipstationRoutes(deps: ShipStationDeps) {
         shipmentKey,
         query: maskedQuery(params),
         contentType: c.req.header('Content-Type') ?? null,
-        body,
+        // The notice reader takes a NUL in text, which PostgreSQL cannot store: the copy is kept
+        // without it (and replays as the same notice, less the NUL) rather than refused and lost.
+        body: storable(body),
       }).catch((error: unknown) => logger.warn({ err: error, connection: connection.username, shipmentKey }, 'could not keep the raw notice'));
     return { ...text(200, 'OK', { orderNumber: order.orderNumber, detail: { shipmentKey, tracking: report.trackingNumber ?? null, ...(warnings.length ? { warnings } : {}) } }), keep };
   }

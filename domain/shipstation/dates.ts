@@ -1,7 +1,7 @@
 /**
  * ShipStation's date forms. Documented: `MM/dd/yyyy HH:mm` (24 h, UTC). Seen in real traffic and
  * accepted too: single-digit month, day and hour, optional seconds, and a 12-hour clock with AM/PM.
- * Impossible dates (Feb 30, month 13, hour 25) are refused, never rolled over.
+ * Impossible dates (Feb 30, month 13, hour 25, year 0) are refused, never rolled over.
  */
 
 const DATE_TIME = /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?$/;
@@ -25,6 +25,9 @@ export function parseShipStationDateTime(text: string): DateParse {
     const pm = meridiem.toLowerCase() === 'p';
     hour = (hour % 12) + (pm ? 12 : 0);
   }
+  // There is no year 0 (1 BC is followed by AD 1) and PostgreSQL refuses one: a window or label date
+  // in it would fail in the database (for a notice: in its projection, for ever) instead of here.
+  if (year < 1) return { ok: false, reason: `"${text}": year ${year} does not exist` };
   if (month < 1 || month > 12) return { ok: false, reason: `"${text}": month ${month} does not exist` };
   if (hour > 23 || minute > 59 || second > 59) return { ok: false, reason: `"${text}": the time does not exist` };
   // Not Date.UTC(year, ...): it reads years 0-99 as 1900-1999, so "01/01/0024" would become 1924.

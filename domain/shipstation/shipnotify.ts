@@ -202,6 +202,9 @@ export function orderReferences(notice: ShipNotice | null, query: NoticeQuery): 
   const references: OrderReference[] = [];
   for (const { by, value, source } of candidates) {
     if (value === undefined) continue;
+    // No order holds a NUL (the order API refuses one, the database cannot store one), and a lookup
+    // with one fails in the database instead of finding nothing: such a reference names no order.
+    if (value.includes('\u0000')) continue;
     if (references.some((r) => r.by === by && r.value === value)) continue;
     references.push({ by, value, source });
   }

@@ -8,10 +8,13 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import pino from 'pino';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app';
+import type { ThrottleSettings } from '../../api/credential-throttle';
 import { OrderGateway } from '../../api/order-gateway';
 import { createMerchant } from '../../db/merchants';
+import { SecretDigest } from '../../db/secret-digest';
 import type { OrderSettings } from '../../domain/lifecycle';
 import { loadConfig, type Config } from '../../runtime/config';
+import type { Logger } from '../../runtime/logger';
 import { createOrderWorker } from '../../worker';
 import { openTestDatabase, type DatabaseKind, type TestDatabase } from './database';
 
@@ -29,13 +32,25 @@ export interface TestStack {
   taskQueue: string;
   settings: OrderSettings;
   worker: Worker | null;
+  /** This suite's SECRET_DIGEST_KEY: pass it to loadConfig for servers that must accept this stack's credentials. */
+  secretDigestKey: string;
+  /** Digests of API keys and passwords under that key (what newMerchant and app() use). */
+  secretDigest: SecretDigest;
   /** Starts (again) a worker on this suite's task queue. */
   startWorker(): Promise<void>;
   /** Stops the worker and waits until it has drained. */
   stopWorker(): Promise<void>;
   /** A merchant of this suite: unique id, so workflow ids never collide across suites. */
   newMerchant(prefix?: string): Promise<{ id: string; apiKey: string }>;
-  app(options?: { adminToken?: string; maxBodyBytes?: number; shipstation?: Partial<Config['shipstation']> }): ReturnType<typeof createApp>;
+  app(options?: {
+    adminToken?: string;
+    maxBodyBytes?: number;
+    shipstation?: Partial<Config['shipstation']>;
+    authThrottle?: ThrottleSettings;
+    trustProxyHops?: number;
+    /** Default: silent. */
+    logger?: Logger;
+  }): ReturnType<typeof createApp>;
   close(): Promise<void>;
 }
 
@@ -62,6 +77,8 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
   const gateway = new OrderGateway(client, { taskQueue, requestTimeoutMs: options.requestTimeoutMs ?? 10_000, orders: settings });
 
   let run: Promise<void> | null = null;
+  const secretDigestKey = randomBytes(32).toString('hex');
+  const secretDigest = new SecretDigest(secretDigestKey);
   const stack: TestStack = {
     database,
     client,
@@ -69,6 +86,8 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
     taskQueue,
     settings,
     worker: null,
+    secretDigestKey,
+    secretDigest,
     async startWorker() {
       const worker = await createOrderWorker({ connection: nativeConnection, namespace, taskQueue, db: database.db, temporal: client, workflowBundlePath: inject('workflowBundlePath') });
       stack.worker = worker;
@@ -82,7 +101,7 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
     },
     async newMerchant(prefix = 'm') {
       const id = uniqueId(prefix);
-      const { apiKey } = await createMerchant(database.db, { id, name: `Merchant ${id}` });
+      const { apiKey } = await createMerchant(database.db, secretDigest, { id, name: `Merchant ${id}` });
       return { id, apiKey };
     },
     app(appOptions = {}) {
@@ -92,9 +111,12 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
         gateway,
         adminToken: appOptions.adminToken ?? null,
         maxBodyBytes: appOptions.maxBodyBytes ?? 1_048_576,
+        secretDigest,
+        ...(appOptions.authThrottle ? { authThrottle: appOptions.authThrottle } : {}),
+        ...(appOptions.trustProxyHops !== undefined ? { trustProxyHops: appOptions.trustProxyHops } : {}),
         shipstation: { ...loadConfig({}).shipstation, publicBaseUrl: 'http://connector.test', ...appOptions.shipstation },
         temporalSettings: { taskQueue, namespace, uiUrl: 'http://temporal-ui.test' },
-        logger: pino({ level: 'silent' }),
+        logger: appOptions.logger ?? pino({ level: 'silent' }),
       });
     },
     async close() {

@@ -45,6 +45,9 @@ describe('loadConfig defaults', () => {
       personalDataDays: 90,
       requestTimeoutMs: 10_000,
       maxBodyBytes: 1_048_576,
+      secretDigestKey: null,
+      authThrottle: { maxFailures: 10, windowMs: 15 * 60_000 },
+      trustProxyHops: 0,
       shipstation: {
         publicBaseUrl: 'http://localhost:3000',
         pageSize: 100,
@@ -113,6 +116,10 @@ describe('loadConfig with values', () => {
       WORKER_CACHED_WORKFLOWS: '250',
       SHUTDOWN_GRACE: '25s',
       PERSONAL_DATA_DAYS: '30',
+      SECRET_DIGEST_KEY: 'f3b2a1c0d9e8f7a6b5c4d3e2f1a0b9c8',
+      AUTH_FAILURE_LIMIT: '25',
+      AUTH_FAILURE_WINDOW: '1h',
+      TRUST_PROXY_HOPS: '2',
     });
     expect(config).toEqual({
       port: 8080,
@@ -140,6 +147,9 @@ describe('loadConfig with values', () => {
       personalDataDays: 30,
       requestTimeoutMs: 2500,
       maxBodyBytes: 2048,
+      secretDigestKey: 'f3b2a1c0d9e8f7a6b5c4d3e2f1a0b9c8',
+      authThrottle: { maxFailures: 25, windowMs: HOUR },
+      trustProxyHops: 2,
       shipstation: {
         publicBaseUrl: 'https://connector.example.com',
         pageSize: 25,
@@ -287,6 +297,14 @@ describe('loadConfig refuses wrong values, naming the variable', () => {
     ['SHUTDOWN_GRACE', '10'],
     ['PERSONAL_DATA_DAYS', '0'],
     ['PERSONAL_DATA_DAYS', '3651'],
+    ['SECRET_DIGEST_KEY', 'too-short-to-be-a-key'],
+    ['SECRET_DIGEST_KEY', 'ab'.repeat(20)],
+    ['AUTH_FAILURE_LIMIT', '0'],
+    ['AUTH_FAILURE_LIMIT', 'ten'],
+    ['AUTH_FAILURE_WINDOW', '2d'],
+    ['AUTH_FAILURE_WINDOW', '15'],
+    ['TRUST_PROXY_HOPS', '11'],
+    ['TRUST_PROXY_HOPS', 'all'],
   ];
 
   it.each(wrong)('%s=%j throws a ConfigError naming the variable', (name, value) => {

@@ -91,6 +91,13 @@ describe('ShipStation date-times', () => {
     expect(parsed('02/29/0001 00:00')).toMatch(/^refused: .*day 29 does not exist in month 2 of 1/);
   });
 
+  it('refuses year 0, which PostgreSQL cannot store (found by fuzzing: a window answered 500, a label date broke its projection)', () => {
+    expect(parsed('01/01/0000 00:00')).toBe('refused: "01/01/0000 00:00": year 0 does not exist');
+    expect(parseShipStationDay('12/31/0000')).toBeNull();
+    expect(exportWindow('01/01/0000 00:00', '01/02/2026 00:00')).toEqual({ ok: false, reason: 'start_date: "01/01/0000 00:00": year 0 does not exist' });
+    expect(parsed('01/01/0001 00:00')).toBe('0001-01-01T00:00:00.000Z');
+  });
+
   it('does not depend on the process time zone', () => {
     const saved = process.env.TZ;
     try {

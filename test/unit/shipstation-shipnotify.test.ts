@@ -464,6 +464,12 @@ describe('orderReferences', () => {
     expect(orderReferences(notice, { order_number: ' 1001 ' })).toEqual([{ by: 'orderNumber', value: '1001', source: 'query order_number' }]);
     expect(orderReferences(null, { order_number: '' })).toEqual([]);
   });
+
+  it('leaves out a reference holding a NUL, which no order has and the database cannot look up (found by fuzzing)', () => {
+    const { notice } = parsed(shipNotice('<OrderNumber>1001</OrderNumber>'));
+    expect(orderReferences(notice, { order_number: '1001\u0000' })).toEqual([{ by: 'orderNumber', value: '1001', source: 'body OrderNumber' }]);
+    expect(orderReferences(null, { order_number: '\u0000' })).toEqual([]);
+  });
 });
 
 describe('shipmentKeyFor', () => {
