@@ -73,13 +73,19 @@ function sqlStateOf(error: unknown): string | undefined {
   return undefined;
 }
 
-/** The read model cannot be reached (connection refused, closed, timed out, shutting down). */
+/** Node's and postgres.js's names for a connection that could not be made or was lost. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
+
+/**
+ * The read model cannot be reached: the connection was refused, lost or timed out, or the server is
+ * shutting down, starting up or recovering from a crash (SQLSTATE class 08, 57P01-57P03), or has no
+ * connection slot left (53300). All pass with time; none is the caller's fault.
+ */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (code === 'ECONNREFUSED' || code === 'CONNECTION_CLOSED' || code === 'CONNECT_TIMEOUT' || code === 'ENOTFOUND' || code === '57P01') {
-      return true;
-    }
+    if (typeof code !== 'string') continue;
+    if (CONNECTION_ERRORS.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300') return true;
   }
   return false;
 }

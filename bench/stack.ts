@@ -11,14 +11,14 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import pino from 'pino';
-import postgres from 'postgres';
 import { ApiMetrics } from '../api/metrics';
 import { startApiServer, type ApiServer } from '../api/server';
 import { openDatabase, type Database } from '../db/client';
 import { migrateDatabase } from '../db/migrate';
 import { loadConfig } from '../runtime/config';
 import { freePort, PROJECT_ROOT, startDevServer, type RunningDevServer } from '../runtime/temporal-cli';
-import { PRODUCTION_COMMANDS, startProcess, type RunningProcess } from '../test/support/processes';
+import { PRODUCTION_COMMANDS, startProcess, Teardown, type RunningProcess } from '../test/support/processes';
+import { createScratchDatabase } from '../test/support/scratch-database';
 import { createOrderWorker } from '../worker';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { cpuSecondsOf, postgresCpuSeconds } from './stats';
@@ -73,24 +73,15 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
   const namespace = 'default';
   // BENCH_KEEP_LOGS=dir keeps the stack's logs (Temporal server, worker, API) there after the run.
   const keepLogs = process.env.BENCH_KEEP_LOGS?.trim();
-  const cleanups: (() => Promise<unknown> | unknown)[] = [
-    () => {
-      if (keepLogs) {
-        mkdirSync(keepLogs, { recursive: true });
-        for (const name of ['temporal.log', 'worker.log', 'api.log']) if (existsSync(path.join(workDir, name))) cpSync(path.join(workDir, name), path.join(keepLogs, name));
-      }
-      rmSync(workDir, { recursive: true, force: true });
-    },
-  ];
-  const stop = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch {
-        // best effort: a benchmark that failed half-way still tears down the rest
-      }
+  const teardown = new Teardown();
+  teardown.add(() => {
+    if (keepLogs) {
+      mkdirSync(keepLogs, { recursive: true });
+      for (const name of ['temporal.log', 'worker.log', 'api.log']) if (existsSync(path.join(workDir, name))) cpSync(path.join(workDir, name), path.join(keepLogs, name));
     }
-  };
+    rmSync(workDir, { recursive: true, force: true });
+  });
+  const stop = () => teardown.run();
   try {
     const server: RunningDevServer = await startDevServer({
       port: await freePort(),
@@ -99,12 +90,12 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
       logFile: path.join(workDir, 'temporal.log'),
       // In memory, as the test suite runs it: a SQLite file would add fsyncs the real cluster (PostgreSQL) does not share.
     });
-    cleanups.push(() => server.stop());
+    teardown.add(() => server.stop());
     const connection = await Connection.connect({ address: server.address });
-    cleanups.push(() => connection.close());
+    teardown.add(() => connection.close());
     const temporal = new Client({ connection, namespace });
     const nativeConnection = await NativeConnection.connect({ address: server.address });
-    cleanups.push(() => nativeConnection.close());
+    teardown.add(() => nativeConnection.close());
 
     const adminToken = `bench-${randomBytes(16).toString('hex')}`;
     const taskQueue = 'orders-bench';
@@ -115,6 +106,8 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
       TEMPORAL_NAMESPACE: namespace,
       TEMPORAL_TASK_QUEUE: taskQueue,
       ADMIN_TOKEN: adminToken,
+      // Required by the API on PostgreSQL (keyed digests of API keys and passwords).
+      SECRET_DIGEST_KEY: randomBytes(32).toString('hex'),
       PORT: String(apiPort),
       HOST: '127.0.0.1',
       PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
@@ -146,23 +139,14 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
 
     if (options.db === 'postgres') {
       const adminUrl = options.adminUrl ?? DEFAULT_ADMIN_URL;
-      const name = `ssw_bench_${randomBytes(5).toString('hex')}`;
-      const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`create database ${name}`);
-      cleanups.push(async () => {
-        await admin.unsafe(`drop database if exists ${name} with (force)`);
-        await admin.end({ timeout: 5 });
-      });
-      const url = new URL(adminUrl);
-      url.pathname = `/${name}`;
-      const databaseUrl = url.toString();
+      const databaseUrl = await createScratchDatabase(adminUrl, 'ssw_bench', teardown);
       const migrate = startProcess(PRODUCTION_COMMANDS.migrate, { DATABASE_URL: databaseUrl });
       if ((await migrate.exit) !== 0) throw new Error(`migrations failed:\n${migrate.output()}`);
       const database = await openDatabase({ url: databaseUrl });
-      cleanups.push(() => database.close());
+      teardown.add(() => database.close());
 
       const children: RunningProcess[] = [];
-      cleanups.push(async () => {
+      teardown.add(async () => {
         for (const child of children) child.child.kill('SIGTERM');
         await Promise.all(children.map((c) => c.exit));
       });
@@ -183,7 +167,7 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
 
     // PGlite: one process holds the database, so the worker and the API run here.
     const database = await openDatabase({ pglitePath: path.join(workDir, 'pglite') });
-    cleanups.push(() => database.close());
+    teardown.add(() => database.close());
     await migrateDatabase(database);
     const config = loadConfig({ ...env });
     const worker: Worker = await createOrderWorker({
@@ -195,14 +179,14 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
       workflowBundlePath: path.join(PROJECT_ROOT, 'dist', 'workflow-bundle.js'),
     });
     const run = worker.run();
-    cleanups.push(async () => {
+    teardown.add(async () => {
       worker.shutdown();
       await run;
     });
     const errors: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
     const api: ApiServer = await startApiServer({ config, db: database.db, temporal, logger, metrics: new ApiMetrics() });
-    cleanups.push(() => api.stop(5_000));
+    teardown.add(() => api.stop(5_000));
     // The worker and API share the bench process here: their CPU is in "bench".
     return { ...base, database, processes: { 'api+worker (bench process)': process.pid }, cpuSeconds: cpuOf({}), errors: () => errors };
   } catch (error) {

@@ -163,12 +163,25 @@ export interface ShipOptions {
   rawBody?: string;
 }
 
+/** An HTTP request exactly as sent, so it can be sent again. */
+export interface SentRequest {
+  url: string;
+  init: RequestInit;
+}
+
+export interface PreparedNotice {
+  request: SentRequest;
+  body: string;
+  /** The tracking number it carries ('' for none). */
+  tracking: string;
+}
+
 export interface NoticeResult {
   status: number;
   text: string;
   headers: Headers;
   /** The exact request, so it can be sent again. */
-  request: { url: string; init: RequestInit };
+  request: SentRequest;
   body: string;
 }
 
@@ -352,6 +365,14 @@ export class ShipStationSimulator {
    * bare order number ShipStation never imported (then `items` come from the options only).
    */
   async ship(orderIdOrNumber: string, options: ShipOptions = {}): Promise<NoticeResult> {
+    return this.deliver(this.prepareNotice(orderIdOrNumber, options));
+  }
+
+  /**
+   * The exact request `ship` would send, without sending it: a caller that must deliver one notice
+   * through failures (the soak) sends this same request until it is answered.
+   */
+  prepareNotice(orderIdOrNumber: string, options: ShipOptions = {}): PreparedNotice {
     const imported = this.find(orderIdOrNumber);
     const orderNumber = imported?.orderNumber ?? orderIdOrNumber;
     const carrier = options.carrier ?? 'USPS';
@@ -368,21 +389,23 @@ export class ShipStationSimulator {
     const contentType = options.contentType === undefined ? 'application/xml' : options.contentType;
     if (contentType !== null && !options.emptyBody) headers['Content-Type'] = contentType;
     const method = options.method ?? 'POST';
-    const response = await this.send('shipnotify', method, query, options.credentials ?? this.config.credentials ?? 'basic', {
+    const request = this.prepare(method, query, options.credentials ?? this.config.credentials ?? 'basic', {
       headers,
       ...(method === 'POST' ? { body } : {}),
     });
+    return { request, body, tracking };
+  }
+
+  /** Sends a prepared notice (again, byte for byte, when it was sent before). */
+  async deliver(notice: Pick<PreparedNotice, 'request' | 'body'>): Promise<NoticeResult> {
+    const response = await this.dispatch('shipnotify', notice.request);
     const text = await response.text();
-    return { status: response.status, text, headers: response.headers, request: this.lastRequest!, body };
+    return { status: response.status, text, headers: response.headers, request: notice.request, body: notice.body };
   }
 
   /** ShipStation delivering the same notice again. */
-  async resend(notice: NoticeResult): Promise<NoticeResult> {
-    const { url, init } = notice.request;
-    const response = await this.config.fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>) } });
-    this.calls.push({ action: 'shipnotify', method: init.method ?? 'GET', url: mask(url), status: response.status });
-    const text = await response.text();
-    return { status: response.status, text, headers: response.headers, request: notice.request, body: notice.body };
+  resend(notice: NoticeResult): Promise<NoticeResult> {
+    return this.deliver(notice);
   }
 
   /** A split order: one notice per package, each with only its own items and its own tracking number. */
@@ -394,19 +417,23 @@ export class ShipStationSimulator {
     return results;
   }
 
-  private lastRequest: { url: string; init: RequestInit } | null = null;
-
   /** One HTTP call to the store URL with ShipStation's query appended (`?` or `&`). */
-  async send(action: string, method: string, query: string, credentials: CredentialMode, init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> }): Promise<Response> {
+  send(action: string, method: string, query: string, credentials: CredentialMode, init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> }): Promise<Response> {
+    return this.dispatch(action, this.prepare(method, query, credentials, init));
+  }
+
+  private prepare(method: string, query: string, credentials: CredentialMode, init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> }): SentRequest {
     const { username, password } = this.config;
     const auth = credentials === 'query' || credentials === 'both' ? `&SS-UserName=${encodeURIComponent(username)}&SS-Password=${encodeURIComponent(password)}` : '';
     const url = `${this.config.url}${this.config.url.includes('?') ? '&' : '?'}${query}${auth}`;
     const headers: Record<string, string> = { 'User-Agent': 'ShipStation', ...init.headers };
     if (credentials === 'basic' || credentials === 'both') headers.Authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-    const request = { url, init: { ...init, method, headers } };
-    this.lastRequest = request;
-    const response = await this.config.fetch(url, request.init);
-    this.calls.push({ action, method, url: mask(url), status: response.status });
+    return { url, init: { ...init, method, headers } };
+  }
+
+  private async dispatch(action: string, request: SentRequest): Promise<Response> {
+    const response = await this.config.fetch(request.url, { ...request.init, headers: { ...(request.init.headers as Record<string, string>) } });
+    this.calls.push({ action, method: request.init.method ?? 'GET', url: mask(request.url), status: response.status });
     return response;
   }
 
