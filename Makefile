@@ -9,7 +9,7 @@ dev: install tools
 test: install test-tools typecheck
 	npx vitest run
 
-# Benchmarks (docs/performance.md): its own stack, about 10 minutes; `npm run bench -- --help`.
+# Benchmarks (docs/performance.md): its own stack, about 9 minutes; `npm run bench -- --help`.
 bench: install tools
 	npx tsx bench/run.ts
 
