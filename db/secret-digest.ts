@@ -57,11 +57,6 @@ export class SecretDigest {
     return [this.digest(secret), legacyDigest(secret)];
   }
 
-  /** Whether `secret` matches `stored` (either scheme), compared in constant time. */
-  verify(secret: string, stored: string): DigestMatch | null {
-    return matchStoredDigest(this.storedForms(secret), stored);
-  }
-
   /** Never print the key, whatever serialises this object. */
   toJSON() {
     return '[SecretDigest]';

@@ -4,13 +4,14 @@
  * laptop with nothing else installed.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OrderSettings } from '../domain/lifecycle';
 import { parseDuration } from '../domain/dates';
 import type { DatabaseTarget } from '../db/client';
 import { MAX_FAILURE_WINDOW_MS } from '../db/credential-failures';
 import { secretDigestKeyProblem } from '../db/secret-digest';
+import { keptSecret } from './kept-secret';
 
 export interface Config {
   port: number;
@@ -298,22 +299,12 @@ export function resolveSecretDigestKey(config: Pick<Config, 'secretDigestKey' | 
     );
   }
   if (config.database.pglitePath === 'memory://') return randomBytes(32).toString('hex');
-  const folder = path.dirname(path.resolve(config.database.pglitePath));
-  const file = path.join(folder, SECRET_DIGEST_KEY_FILE);
-  try {
-    mkdirSync(folder, { recursive: true });
-    // 'wx': never overwrite a key another start wrote first (or that guards existing data).
-    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new ConfigError(`cannot create ${file} for the generated secret digest key (${(error as NodeJS.ErrnoException).code ?? 'error'}); set SECRET_DIGEST_KEY instead`);
-    }
-  }
+  const file = path.join(path.dirname(path.resolve(config.database.pglitePath)), SECRET_DIGEST_KEY_FILE);
   let key: string;
   try {
-    key = readFileSync(file, 'utf8').trim();
+    key = keptSecret(file, () => randomBytes(32).toString('hex'));
   } catch (error) {
-    throw new ConfigError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}); set SECRET_DIGEST_KEY instead`);
+    throw new ConfigError(`cannot keep the generated secret digest key in ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}); set SECRET_DIGEST_KEY instead`);
   }
   const problem = secretDigestKeyProblem(key);
   if (problem) throw new ConfigError(`${file} does not hold a usable secret digest key: expected ${problem}`);

@@ -6,7 +6,7 @@
  * The worker and the API share this process because embedded PGlite is a single-process database.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openDatabase } from '../db/client';
 import { createMerchant, findMerchant, findMerchantByApiKey, rotateMerchantKey } from '../db/merchants';
@@ -15,6 +15,7 @@ import { SecretDigest } from '../db/secret-digest';
 import { ApiMetrics } from '../api/metrics';
 import { startApiServer } from '../api/server';
 import { loadConfigOrExit, resolveSecretDigestKey, SECRET_DIGEST_KEY_FILE } from '../runtime/config';
+import { keptSecret } from '../runtime/kept-secret';
 import { createLogger } from '../runtime/logger';
 import { ensureMaintenanceSchedule } from '../runtime/maintenance';
 import { connectClient, connectWorker, ensureSearchAttributes, installWorkerRuntime } from '../runtime/temporal';
@@ -24,25 +25,16 @@ import { createOrderWorker } from '../worker';
 
 const DEV_MERCHANT = { id: 'dev', name: 'Dev merchant' };
 
-/** A secret generated once and kept under .data/ so it survives restarts. */
-function keptSecret(dataDir: string, file: string, make: () => string): string {
-  const full = path.join(dataDir, file);
-  if (existsSync(full)) return readFileSync(full, 'utf8').trim();
-  const value = make();
-  writeFileSync(full, `${value}\n`, { mode: 0o600 });
-  return value;
-}
-
 async function main() {
   const dataDir = path.resolve(process.env.DATA_DIR?.trim() || '.data');
   mkdirSync(dataDir, { recursive: true });
   if (!process.env.ADMIN_TOKEN?.trim()) {
-    process.env.ADMIN_TOKEN = keptSecret(dataDir, 'admin-token', () => `adm_${randomBytes(24).toString('base64url')}`);
+    process.env.ADMIN_TOKEN = keptSecret(path.join(dataDir, 'admin-token'), () => `adm_${randomBytes(24).toString('base64url')}`);
   }
   // The key of the stored API-key and password digests, kept like the admin token (the same file the
   // API keeps beside embedded PGlite); with DATABASE_URL too, since make dev is a single process.
   if (!process.env.SECRET_DIGEST_KEY?.trim()) {
-    process.env.SECRET_DIGEST_KEY = keptSecret(dataDir, SECRET_DIGEST_KEY_FILE, () => randomBytes(32).toString('hex'));
+    process.env.SECRET_DIGEST_KEY = keptSecret(path.join(dataDir, SECRET_DIGEST_KEY_FILE), () => randomBytes(32).toString('hex'));
   }
   const config = loadConfigOrExit();
   const secretDigest = new SecretDigest(resolveSecretDigestKey(config));
@@ -104,7 +96,7 @@ async function main() {
     cleanups.push(() => database.close());
     await migrateDatabase(database);
 
-    const devKey = keptSecret(dataDir, 'dev-merchant-key', () => '');
+    const devKey = keptSecret(path.join(dataDir, 'dev-merchant-key'), () => '');
     let apiKey = devKey;
     if (!(await findMerchant(database.db, DEV_MERCHANT.id))) {
       apiKey = (await createMerchant(database.db, secretDigest, DEV_MERCHANT)).apiKey;

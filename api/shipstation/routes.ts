@@ -280,14 +280,15 @@ export function shipstationRoutes(deps: ShipStationDeps) {
   async function identifyOrder(connection: ConnectionRow, notice: ShipNotice | null, query: NoticeQuery) {
     const references = orderReferences(notice, query);
     if (references.length === 0) return null;
+    const matches = references.map((r) => eq(r.by === 'orderId' ? orders.orderId : orders.orderNumber, r.value));
     const rank = sql<number>`case ${sql.join(
-      references.map((r, i) => sql`when ${r.by === 'orderId' ? orders.orderId : orders.orderNumber} = ${r.value} then ${sql.raw(String(i))}`),
+      matches.map((match, i) => sql`when ${match} then ${sql.raw(String(i))}`),
       sql` `,
     )} end`;
     const [row] = await db
       .select({ orderId: orders.orderId, merchantId: orders.merchantId, orderNumber: orders.orderNumber })
       .from(orders)
-      .where(and(connectionScope(connection), or(...references.map((r) => eq(r.by === 'orderId' ? orders.orderId : orders.orderNumber, r.value)))))
+      .where(and(connectionScope(connection), or(...matches)))
       .orderBy(rank)
       .limit(1);
     return row ?? null;
