@@ -6,7 +6,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * the in-process workers of the other suites until workflow tasks time out; so they run after the
  * rest, one at a time.
  */
-const WHOLE_STACK = ['test/soak.test.ts', 'test/bench.test.ts'];
+const WHOLE_STACK = ['test/soak.test.ts', 'test/bench.test.ts', 'test/temporal-outage.test.ts'];
 
 export default defineConfig({
   test: {

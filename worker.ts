@@ -13,6 +13,7 @@ import { openDatabase, type Db } from './db/client';
 import { loadConfigOrExit, type Config } from './runtime/config';
 import { ensureMaintenanceSchedule } from './runtime/maintenance';
 import { createLogger } from './runtime/logger';
+import { FactRelay } from './runtime/fact-relay';
 import { connectClient, connectWorker, ensureSearchAttributes, installWorkerRuntime } from './runtime/temporal';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -39,8 +40,9 @@ export interface OrderWorkerOptions {
   namespace: string;
   taskQueue: string;
   db: Db;
-  /** For activities that message other workflows (bulk retry). */
+  /** For activities that send requests to order workflows (bulk retry), after the order's pending facts. */
   temporal?: Client;
+  relay?: FactRelay;
   /** A prebuilt bundle (the build's, or the one tests build per run); otherwise bundled at start. */
   workflowBundlePath?: string;
   /** How long in-flight activities may run on after shutdown starts; then they are cancelled. */
@@ -57,7 +59,7 @@ export function createOrderWorker(options: OrderWorkerOptions): Promise<Worker> 
     ...(options.workflowBundlePath
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: WORKFLOW_BUNDLE_OPTIONS.preloadModules } }),
-    activities: createActivities(options.db, options.temporal ?? null),
+    activities: createActivities(options.db, options.temporal ?? null, options.relay ?? null),
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
     ...(options.maxCachedWorkflows !== undefined && { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
@@ -97,6 +99,8 @@ async function main() {
       taskQueue: config.temporal.taskQueue,
       db: database.db,
       temporal,
+      // Not started: the API processes forward facts; the worker's bulk retries deliver an order's own before retrying it.
+      relay: new FactRelay(database.db, temporal, { taskQueue: config.temporal.taskQueue, orders: config.orders, logger }),
       workflowBundlePath: existsSync(PREBUILT_WORKFLOW_BUNDLE) ? PREBUILT_WORKFLOW_BUNDLE : undefined,
       shutdownGraceMs: config.shutdownGraceMs,
       maxCachedWorkflows: config.workerCachedWorkflows,

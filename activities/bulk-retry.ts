@@ -9,6 +9,7 @@ import type { Db } from '../db/client';
 import { listOrders } from '../db/orders';
 import type { OrderRow } from '../db/schema';
 import type { StuckReason } from '../domain/order';
+import type { FactRelay } from '../runtime/fact-relay';
 import { retryUpdate } from '../workflows/messages';
 
 export interface BulkRetryFilter {
@@ -20,6 +21,7 @@ export interface BulkRetryFilter {
 
 export interface StuckOrderRef {
   workflowId: string;
+  orderId: string;
   merchantId: string;
   orderNumber: string;
   reason: StuckReason;
@@ -36,7 +38,7 @@ const PAGE = 500;
 export const BULK_RETRY_LIMIT = 10_000;
 const CONCURRENCY = 8;
 
-export function createBulkRetryActivities(db: Db, temporal: Client | null) {
+export function createBulkRetryActivities(db: Db, temporal: Client | null, relay: FactRelay | null) {
   return {
     async selectStuckOrders(filter: BulkRetryFilter): Promise<StuckOrderRef[]> {
       const stuckBefore = filter.stuckForMs ? new Date(Date.now() - filter.stuckForMs).toISOString() : undefined;
@@ -56,6 +58,7 @@ export function createBulkRetryActivities(db: Db, temporal: Client | null) {
       }
       return selected.slice(0, BULK_RETRY_LIMIT).map((o) => ({
         workflowId: o.workflowId,
+        orderId: o.orderId,
         merchantId: o.merchantId,
         orderNumber: o.orderNumber,
         reason: o.stuckReason as StuckReason,
@@ -63,7 +66,7 @@ export function createBulkRetryActivities(db: Db, temporal: Client | null) {
     },
 
     async retryOrders(orders: StuckOrderRef[]): Promise<Omit<BulkRetryReport, 'matched'>> {
-      if (!temporal) throw new Error('this worker has no Temporal client for bulk retries');
+      if (!temporal || !relay) throw new Error('this worker has no Temporal client for bulk retries');
       const report: Omit<BulkRetryReport, 'matched'> = { retried: 0, refused: [] };
       let next = 0;
       const worker = async () => {
@@ -71,6 +74,8 @@ export function createBulkRetryActivities(db: Db, temporal: Client | null) {
           const order = orders[next++]!;
           try {
             const deadline = Date.now() + 20_000;
+            // As for every request: the order's pending facts first, so a retry never overtakes them.
+            await relay.deliverOrder(order.orderId, deadline);
             await temporal.withDeadline(deadline, () =>
               temporal.workflow
                 .getHandle(order.workflowId)

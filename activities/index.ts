@@ -6,22 +6,25 @@ import { heartbeat, log } from '@temporalio/activity';
 import type { Db } from '../db/client';
 import { purgeRequestLog } from '../db/connections';
 import { purgeExpiredFailures } from '../db/credential-failures';
+import { purgeSettledFacts } from '../db/order-facts';
 import type { Client } from '@temporalio/client';
+import type { FactRelay } from '../runtime/fact-relay';
 import { createBulkRetryActivities } from './bulk-retry';
 import { confirmationModeOf, createConfirmationActivities, type ConfirmationMode } from './confirmations';
-import { createOrderFactActivities } from './order-facts';
 import { findOrderById, projectOrder as writeProjection, stateFromRecord, type ProjectionInput } from '../db/orders';
 import { findMerchant } from '../db/merchants';
 import { purgePersonalData } from '../db/retention';
 import { undeliveredShipments, type DeadlineOverrides } from '../domain/lifecycle';
 import type { OrderState } from '../domain/order';
 
-/** `temporal` is needed by the activities that message order workflows (fact batches, bulk retry). */
-export function createActivities(db: Db, temporal: Client | null = null) {
+/**
+ * `temporal` and `relay` are needed by the activities that send requests to order workflows (bulk
+ * retry): a request goes after the order's pending facts, as from the API.
+ */
+export function createActivities(db: Db, temporal: Client | null = null, relay: FactRelay | null = null) {
   return {
     ...createConfirmationActivities(db),
-    ...createOrderFactActivities(temporal),
-    ...createBulkRetryActivities(db, temporal),
+    ...createBulkRetryActivities(db, temporal, relay),
     /**
      * Writes one version of an order to the read model; returns the LastModified the database stamped
      * and, when shipments await their confirmation, how the order's source takes them (so the
@@ -44,13 +47,15 @@ export function createActivities(db: Db, temporal: Client | null = null) {
 
     /**
      * Deletes connection request-log entries older than the retention; returns how many. Also drops
-     * counters of failed credential attempts whose window ended (credential_failures), so that table
-     * stays small whatever callers send.
+     * facts settled before the retention (order_facts) and counters of failed credential attempts whose
+     * window ended (credential_failures), so that table stays small whatever callers send.
      */
     async purgeRequestLog(olderThanDays: number): Promise<number> {
       const deleted = await purgeRequestLog(db, olderThanDays);
       const expiredFailureCounters = await purgeExpiredFailures(db);
-      log.info('request log purged', { olderThanDays, deleted, expiredFailureCounters });
+      // Facts that reached their order (or were discarded) are history of the same kind as the request log.
+      const settledFacts = await purgeSettledFacts(db, olderThanDays);
+      log.info('request log purged', { olderThanDays, deleted, expiredFailureCounters, settledFacts });
       return deleted;
     },
 

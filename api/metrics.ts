@@ -2,7 +2,9 @@
  * The API's Prometheus metrics, served at /metrics. One registry per app (tests build several apps
  * in one process). Labels are bounded: routes are patterns, never raw paths or merchant ids.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FactBacklog } from '../db/order-facts';
+import type { FactOutcome, FactRelayObserver } from '../runtime/fact-relay';
 
 /** What a shipnotify call came to, by the status ShipStation was answered. */
 const SHIPNOTIFY_OUTCOMES: Record<number, string> = {
@@ -70,6 +72,19 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
+  private readonly factsSettled = new Counter({
+    name: 'order_facts_settled_total',
+    help: 'Facts this process forwarded to their order, by outcome (signalled, reopened: a closed order got a new run, not_needed: an export mark for a closed order)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly factsFailed = new Counter({
+    name: 'order_facts_failed_deliveries_total',
+    help: 'Deliveries of a fact that failed for a reason of its own (the fact stays pending and is retried; see order_facts_failing)',
+    registers: [this.registry],
+  });
+
   /** Process metrics (CPU, memory, event loop lag) only for a real server, not for every test app. */
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
@@ -96,6 +111,42 @@ export class ApiMetrics {
 
   confirmationAcked() {
     this.confirmations.inc({ via: 'pickup' });
+  }
+
+  /** What the fact relay reports as it forwards facts. */
+  readonly factObserver: FactRelayObserver = {
+    settled: (outcome: FactOutcome) => this.factsSettled.inc({ outcome }),
+    failed: () => this.factsFailed.inc(),
+  };
+
+  /**
+   * The facts waiting to reach their orders, read from the database at each scrape (shared by every
+   * API process, so each reports the same backlog). A failed read keeps the last values.
+   */
+  watchFactBacklog(read: () => Promise<FactBacklog>) {
+    let reading: Promise<FactBacklog | null> | null = null;
+    // One read per scrape, whichever gauge asks first.
+    const backlog = () => {
+      reading ??= read()
+        .catch(() => null)
+        .finally(() => setTimeout(() => (reading = null), 100).unref());
+      return reading;
+    };
+    const gauge = (name: string, help: string, value: (b: FactBacklog) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          const b = await backlog();
+          if (b) this.set(value(b));
+        },
+      });
+    gauge('order_facts_pending', 'Facts stored and not yet delivered to their order workflow', (b) => b.pending);
+    gauge('order_facts_failing', 'Pending facts whose last delivery failed for a reason of their own (ops: npm run ops -- facts)', (b) => b.failing);
+    gauge('order_facts_oldest_pending_age_seconds', 'Age of the oldest fact not yet delivered (0 when none is pending)', (b) =>
+      b.oldestReceivedAt ? Math.max(0, (Date.now() - Date.parse(b.oldestReceivedAt)) / 1000) : 0,
+    );
   }
 
   render(): Promise<string> {

@@ -1,9 +1,9 @@
 /**
- * The API's only way to reach order workflows. Requests (updates) wait a bounded time and carry that
- * deadline into the workflow, so "no worker answered" really means nothing changed; facts (signals)
- * are durable once the server has them and reopen a closed order if they must.
+ * The API's only way to send requests to order workflows. Requests (updates) wait a bounded time and
+ * carry that deadline into the workflow, so "no worker answered" really means nothing changed. Facts
+ * do not come through here: they are stored and forwarded by the fact relay (runtime/fact-relay.ts),
+ * which delivers an order's pending facts before any request is sent to it.
  */
-import { randomUUID } from 'node:crypto';
 import {
   WithStartWorkflowOperation,
   WorkflowUpdateStage,
@@ -23,24 +23,18 @@ import {
 import { initialStatus, withDeadlineOverrides, type DeadlineOverrides, type OrderSettings } from '../domain/lifecycle';
 import { orderWorkflowId, type OrderContent, type OrderState, type ShipmentReport } from '../domain/order';
 import { addLogContext } from '../runtime/log-context';
-import {
-  confirmationDeliveredSignal,
-  EXPIRED,
-  exportedSignal,
-  REFUSED,
-  REOPENING,
-  registerUpdate,
-  shipmentReportedSignal,
-  type ConfirmationDeliveredFact,
-  type ExportedFact,
-  type RequestEnvelope,
-} from '../workflows/messages';
-import type { exportPageWorkflow, ExportPageInput } from '../workflows/export-page';
+import { EXPIRED, REFUSED, REOPENING, registerUpdate, type RequestEnvelope } from '../workflows/messages';
 import type { orderWorkflow, OrderWorkflowInput } from '../workflows/order';
-import type { orderFactsWorkflow } from '../workflows/order-facts';
 import { MerchantIdKey, OrderNumberKey, OrderSourceKey, OrderStatusKey, OrderStuckKey } from '../workflows/search-attributes';
-import { GroupCommit } from '../runtime/group-commit';
-import { sendOrderFact, type OrderFact, type OrderRef } from '../runtime/order-facts';
+import type { FactRelay } from '../runtime/fact-relay';
+import { isGrpcCode } from '../runtime/temporal';
+import { orderIdFor } from './order-view';
+
+export interface OrderRef {
+  merchantId: string;
+  orderNumber: string;
+  orderId: string;
+}
 
 /** The workflow refused the request; the reason is for the caller. Nothing changed. */
 export class RequestRefusedError extends Error {}
@@ -62,16 +56,12 @@ export interface OrderGatewayOptions {
   orders: OrderSettings;
 }
 
-export type { OrderRef };
-
-/** Fact batches: a notice waits for at most two Temporal calls in flight before its own. */
-const FACT_BATCHING = { maxBatch: 200, maxInFlight: 2 };
-
 type RequestArgs<R extends RequestEnvelope> = Omit<R, 'expiresAt'>;
 
 export class OrderGateway {
   constructor(
     private readonly client: Client,
+    private readonly relay: FactRelay,
     private readonly options: OrderGatewayOptions,
   ) {}
 
@@ -125,7 +115,11 @@ export class OrderGateway {
     }
   }
 
-  /** Sends one request (update) and returns the order's state once the change is projected. */
+  /**
+   * Sends one request (update) and returns the order's state once the change is projected. The
+   * order's pending facts go first (FactsPendingError, nothing sent, when they cannot): a request must
+   * never overtake what ShipStation already reported.
+   */
   async request<R extends RequestEnvelope>(
     ref: Pick<OrderRef, 'merchantId' | 'orderNumber'>,
     update: UpdateDefinition<OrderState, [R]>,
@@ -133,6 +127,7 @@ export class OrderGateway {
   ): Promise<OrderState> {
     const deadline = this.deadline();
     const handle = this.handle(ref);
+    await this.relay.deliverOrder(orderIdFor(ref.merchantId, ref.orderNumber), deadline);
     try {
       return await this.acceptedThenProjected(deadline, () =>
         handle.startUpdate(update, {
@@ -159,74 +154,6 @@ export class OrderGateway {
         throw new AcceptedNotProjectedError('accepted; the change will show once the read model catches up (the database is slow or unavailable)');
       }
       throw error;
-    }
-  }
-
-  /**
-   * Durably records what one export page served, with one Temporal call whatever the page holds: a
-   * small workflow then signals each order. The page key makes a repeated page a no-op.
-   */
-  async recordExportPage(pageKey: string, input: ExportPageInput): Promise<void> {
-    try {
-      await this.client.withDeadline(Date.now() + this.options.requestTimeoutMs, () =>
-        this.client.workflow.start<typeof exportPageWorkflow>('exportPageWorkflow', {
-          workflowId: `export:${pageKey}`,
-          taskQueue: this.options.taskQueue,
-          args: [input],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          staticSummary: `Export page ${pageKey}: ${input.served.length} served, ${input.refused.length} left out`,
-        }),
-      );
-    } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) return;
-      throw this.translate(error);
-    }
-  }
-
-  /**
-   * ShipStation shipped a package of this order. Durable once this returns. Notices arriving while
-   * another is being recorded share one Temporal call (a fact batch); one alone goes straight to its
-   * order, so ShipStation's 50 concurrent senders do not each wait for their own round trip.
-   */
-  reportShipment(ref: OrderRef, report: ShipmentReport): Promise<void> {
-    return this.shipments.add({ workflowId: this.workflowIdOf(ref), signal: shipmentReportedSignal.name, arg: report, reopen: ref });
-  }
-
-  /** ShipStation was served this order in an export. */
-  markExported(ref: OrderRef, fact: ExportedFact): Promise<void> {
-    return this.deliverFacts([{ workflowId: this.workflowIdOf(ref), signal: exportedSignal.name, arg: fact, reopen: ref }]);
-  }
-
-  /** The order source received the detailed confirmation of one shipment. */
-  confirmationDelivered(ref: OrderRef, fact: ConfirmationDeliveredFact): Promise<void> {
-    return this.deliverFacts([{ workflowId: this.workflowIdOf(ref), signal: confirmationDeliveredSignal.name, arg: fact, reopen: ref }]);
-  }
-
-  private readonly shipments = new GroupCommit<OrderFact>((facts) => this.deliverFacts(facts), FACT_BATCHING);
-
-  /**
-   * One fact: a signal to its order (a closed order is reopened to record it). Several: one start of
-   * a fact-batch workflow that delivers them, durable once started (the batch id is random: a batch
-   * is never repeated on purpose, and a repeated notice is recognised by its order anyway).
-   */
-  private async deliverFacts(facts: OrderFact[]): Promise<void> {
-    const target = { taskQueue: this.options.taskQueue, orders: this.options.orders };
-    try {
-      await this.client.withDeadline(Date.now() + this.options.requestTimeoutMs, async () => {
-        if (facts.length === 1) {
-          await sendOrderFact(this.client, target, facts[0]!);
-          return;
-        }
-        const orders = [...new Set(facts.map((f) => f.reopen?.orderNumber ?? f.workflowId))];
-        await this.client.workflow.start<typeof orderFactsWorkflow>('orderFactsWorkflow', {
-          workflowId: `facts:${randomUUID()}`,
-          taskQueue: this.options.taskQueue,
-          args: [{ target, facts }],
-          staticSummary: `${facts.length} facts for ${orders.length} orders: ${orders.slice(0, 10).join(', ')}${orders.length > 10 ? ', ...' : ''}`,
-        });
-      });
-    } catch (error) {
-      throw this.translate(error);
     }
   }
 
@@ -285,9 +212,3 @@ export class OrderGateway {
   }
 }
 
-function isGrpcCode(error: unknown, code: number): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { code?: unknown }).code === code) return true;
-  }
-  return false;
-}

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
 import { packageFacts, toIso, type OrderRecord } from '../db/orders';
 import { trimDecimal } from '../domain/money';
-import type { OrderRow } from '../db/schema';
+import type { OrderFactRow, OrderRow } from '../db/schema';
+import { describeFact } from '../domain/facts';
 import { ORDER_STATUSES, STUCK_REASONS } from '../domain/order';
 
 /**
@@ -28,6 +29,40 @@ export function orderIdFor(merchantId: string, orderNumber: string): string {
 }
 
 export const createHashOf = (canonical: string) => createHash('sha256').update(canonical).digest('hex');
+
+export const FactViewSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['exported', 'exportRefused', 'shipmentReported', 'confirmationDelivered']),
+    summary: z.string(),
+    via: z.string(),
+    receivedAt: z.string(),
+    state: z.enum(['pending', 'delivered', 'not_needed', 'discarded']),
+    attempts: z.number().int(),
+    lastError: z.string().nullable(),
+    nextAttemptAt: z.string().nullable().openapi({ description: 'While pending: not tried again on its own before this time' }),
+    settledAt: z.string().nullable(),
+    outcome: z.string().nullable().openapi({ description: 'signalled (to the running order), reopened (a closed order got a new run), order closed (an export mark a finished order does not need)' }),
+    discardReason: z.string().nullable(),
+  })
+  .openapi('Fact');
+
+export function factView(f: OrderFactRow) {
+  return {
+    id: String(f.id),
+    kind: f.kind,
+    summary: describeFact(f.fact),
+    via: f.via,
+    receivedAt: toIso(f.receivedAt),
+    state: f.state,
+    attempts: f.attempts,
+    lastError: f.lastError,
+    nextAttemptAt: f.state === 'pending' ? toIso(f.nextAttemptAt) : null,
+    settledAt: f.settledAt ? toIso(f.settledAt) : null,
+    outcome: f.outcome,
+    discardReason: f.discardReason,
+  };
+}
 
 export const OrderSummarySchema = z
   .object({
@@ -58,6 +93,9 @@ export const OrderViewSchema = OrderSummarySchema.extend({
   lines: z.array(z.record(z.string(), z.unknown())),
   shipments: z.array(z.record(z.string(), z.unknown())),
   timeline: z.array(z.object({ at: z.string(), event: z.string(), from: z.string().optional(), to: z.string().optional(), detail: z.string().optional() })),
+  pendingFacts: z.array(FactViewSchema).openapi({
+    description: 'Facts reported for the order (by ShipStation, a pickup ack, an ops replay) that have not reached its workflow yet, oldest first; normally empty within a second',
+  }),
 }).openapi('Order');
 
 export function orderSummary(o: OrderRow) {
@@ -78,7 +116,7 @@ export function orderSummary(o: OrderRow) {
   };
 }
 
-export function orderView({ order: o, lines, shipments }: OrderRecord) {
+export function orderView({ order: o, lines, shipments, pendingFacts }: OrderRecord) {
   return {
     ...orderSummary(o),
     workflowId: o.workflowId,
@@ -130,5 +168,6 @@ export function orderView({ order: o, lines, shipments }: OrderRecord) {
       confirmationDeliveredAt: s.confirmationDeliveredAt ? toIso(s.confirmationDeliveredAt) : null,
     })),
     timeline: o.timeline,
+    pendingFacts: pendingFacts.map(factView),
   };
 }

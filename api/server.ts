@@ -12,7 +12,8 @@ import { openDatabase } from '../db/client';
 import { SecretDigest } from '../db/secret-digest';
 import { COMPOSE_DEFAULT_SECRET_DIGEST_KEY, ConfigError, loadConfigOrExit, resolveSecretDigestKey, type Config } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
-import { connectClient } from '../runtime/temporal';
+import { FactRelay } from '../runtime/fact-relay';
+import { connectClientLazily } from '../runtime/temporal';
 import { createApp } from './app';
 import { ApiMetrics } from './metrics';
 import { OrderGateway } from './order-gateway';
@@ -31,7 +32,11 @@ export interface ApiServer {
 export function startApiServer(deps: { config: Config; db: Db; temporal: Client; logger: Logger; metrics?: ApiMetrics; secretDigest?: SecretDigest }): Promise<ApiServer> {
   const { config, db, temporal, logger } = deps;
   const secretDigest = deps.secretDigest ?? new SecretDigest(resolveSecretDigestKey(config));
-  const gateway = new OrderGateway(temporal, {
+  const metrics = deps.metrics ?? new ApiMetrics();
+  // The relay runs in the API process, beside the handlers that store facts (docs/architecture.md).
+  const relay = new FactRelay(db, temporal, { taskQueue: config.temporal.taskQueue, orders: config.orders, logger, observer: metrics.factObserver });
+  relay.start();
+  const gateway = new OrderGateway(temporal, relay, {
     taskQueue: config.temporal.taskQueue,
     requestTimeoutMs: config.requestTimeoutMs,
     orders: config.orders,
@@ -41,6 +46,7 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
     db,
     temporal,
     gateway,
+    relay,
     adminToken: config.adminToken,
     maxBodyBytes: config.maxBodyBytes,
     secretDigest,
@@ -49,7 +55,7 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
     shipstation: config.shipstation,
     temporalSettings: { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl },
     logger,
-    metrics: deps.metrics,
+    metrics,
     stopping: () => stopping,
   });
   return new Promise((resolve) => {
@@ -65,9 +71,12 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
       resolve({
         server,
         url: `http://${host}:${info.port}`,
-        stop: (graceMs) => {
+        stop: async (graceMs) => {
           stopping = true;
-          return closeServer(server, graceMs);
+          const closed = await closeServer(server, graceMs);
+          // After the last request: facts stored by in-flight calls were kicked; whatever is left, another process sweeps up.
+          await relay.stop();
+          return closed;
         },
       });
     });
@@ -109,7 +118,9 @@ async function main() {
     logger.warn('SECRET_DIGEST_KEY is the public default of docker-compose.yml: set your own (openssl rand -hex 32) before real use; changing it later invalidates stored API keys and passwords');
   }
   const database = await openDatabase(config.database);
-  const temporal = await connectClient(config.temporal);
+  // Connected on first use and reconnected as needed: the API serves ShipStation and order reads
+  // while Temporal is unreachable (docs/architecture.md).
+  const temporal = connectClientLazily(config.temporal);
   const api = await startApiServer({ config, db: database.db, temporal, logger, metrics: new ApiMetrics({ processMetrics: true }), secretDigest });
   logger.info({ url: api.url, metrics: `${api.url}/metrics` }, 'API listening');
   let stopping = false;

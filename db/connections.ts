@@ -1,4 +1,4 @@
-/** ShipStation connections, their export snapshots, request log and raw notices (owned by the API). */
+/** ShipStation connections, their export snapshots and request log (owned by the API). Raw notices are kept with their fact: db/order-facts.ts. */
 import { randomBytes } from 'node:crypto';
 import { and, desc, eq, exists, gt, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from './client';
@@ -202,7 +202,7 @@ export async function loadExportPage(db: Db, orderIds: string[]) {
   }
   return orderIds.flatMap((id) => {
     const order = byId.get(id);
-    return order ? [{ order, lines: linesOf.get(id) ?? [], shipments: [] }] : [];
+    return order ? [{ order, lines: linesOf.get(id) ?? [], shipments: [], pendingFacts: [] }] : [];
   });
 }
 
@@ -260,22 +260,4 @@ export async function purgeRequestLog(db: Db, olderThanDays: number): Promise<nu
   const cutoff = new Date(Date.now() - olderThanDays * 86_400_000).toISOString();
   const deleted = await db.delete(connectionRequests).where(lt(connectionRequests.at, cutoff)).returning({ id: connectionRequests.id });
   return deleted.length;
-}
-
-/**
- * Keeps the raw notice for later replay; a repeat only counts. Not for an order whose personal data
- * was purged (db/retention.ts): the body names the recipient. The order row is read `for share` in
- * the same statement, so a purge of it in progress is waited for (and seen), and a purge running
- * meanwhile skips the locked order until its next run, which deletes the notice with the rest.
- */
-export async function storeNotice(
-  db: Db,
-  notice: { connectionId: string; orderId: string; shipmentKey: string; query: string; contentType: string | null; body: string },
-): Promise<void> {
-  await db.execute(sql`
-    insert into ${shipmentNotices} (connection_id, order_id, shipment_key, query, content_type, body)
-    select ${notice.connectionId}, ${orders.orderId}, ${notice.shipmentKey}, ${notice.query}, ${notice.contentType}, ${notice.body}
-    from ${orders} where ${orders.orderId} = ${notice.orderId} and ${orders.personalDataPurgedAt} is null
-    for share
-    on conflict (connection_id, order_id, shipment_key) do update set times_received = ${shipmentNotices.timesReceived} + 1`);
 }

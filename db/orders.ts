@@ -8,7 +8,7 @@ import { trimDecimal } from '../domain/money';
 import type { Db } from './client';
 import { freshStamp, holdAgainstExport } from './export-windows';
 import { redactPurgedOrder } from './retention';
-import { orderLines, orders, shipments, type OrderLineRow, type OrderRow, type ShipmentRow } from './schema';
+import { orderFacts, orderLines, orders, shipments, type OrderFactRow, type OrderLineRow, type OrderRow, type ShipmentRow } from './schema';
 
 /** Timestamps come back from PostgreSQL as text; the service speaks ISO 8601 UTC. */
 export const toIso = (value: string) => new Date(value).toISOString();
@@ -215,6 +215,8 @@ export interface OrderRecord {
   order: OrderRow;
   lines: OrderLineRow[];
   shipments: ShipmentRow[];
+  /** Facts stored for the order that have not reached its workflow yet (db/order-facts.ts), oldest first. */
+  pendingFacts: OrderFactRow[];
 }
 
 export async function findOrderByNumber(db: Db, merchantId: string, orderNumber: string): Promise<OrderRecord | null> {
@@ -235,20 +237,21 @@ export async function findOrderById(db: Db, orderId: string): Promise<OrderRecor
 }
 
 /**
- * The order row, its lines and shipments from one snapshot: read separately, a projection committing
+ * The order row, its lines, shipments and pending facts from one snapshot: read separately, a projection committing
  * in between would pair new shipments with old shipped quantities. The three reads go out together
- * (pipelined on the transaction's connection), so they cost one round trip, not three.
+ * (pipelined on the transaction's connection), so they cost one round trip, not four.
  */
 async function readRecord(db: Db, where: SQL): Promise<OrderRecord | null> {
   return db.transaction(
     async (tx) => {
       const orderId = sql`(select ${orders.orderId} from ${orders} where ${where})`;
-      const [[order], lines, shipmentRows] = await Promise.all([
+      const [[order], lines, shipmentRows, pendingFacts] = await Promise.all([
         tx.select().from(orders).where(where),
         tx.select().from(orderLines).where(eq(orderLines.orderId, orderId)).orderBy(asc(orderLines.position)),
         tx.select().from(shipments).where(eq(shipments.orderId, orderId)).orderBy(asc(shipments.recordedAt)),
+        tx.select().from(orderFacts).where(and(eq(orderFacts.orderId, orderId), eq(orderFacts.state, 'pending'))).orderBy(asc(orderFacts.id)),
       ]);
-      return order ? { order, lines, shipments: shipmentRows } : null;
+      return order ? { order, lines, shipments: shipmentRows, pendingFacts } : null;
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
   );

@@ -18,12 +18,12 @@
  *
  * A purged order stays purged: a projection written later (a workflow still in its grace period, or
  * one reopened by a late fact) is redacted again in its own transaction (db/orders.ts), a raw notice
- * arriving for it is not kept (storeNotice), and exports leave it out (db/connections.ts).
+ * arriving for it is not kept (recordNotice, db/order-facts.ts), and exports leave it out (db/connections.ts).
  */
 import { and, asc, eq, inArray, isNotNull, lt, sql } from 'drizzle-orm';
 import { redactNoticeDetails, redactOrderFields, type PersonalOrderFields } from '../domain/retention';
 import type { Db } from './client';
-import { orders, shipmentNotices, shipments } from './schema';
+import { orders, shipmentNotices, shipments, orderFacts } from './schema';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -142,4 +142,11 @@ async function redact(tx: Tx, rows: (PersonalOrderFields & { orderId: string })[
   }
 
   await tx.delete(shipmentNotices).where(inArray(shipmentNotices.orderId, orderIds));
+
+  // Facts carry a notice's details too (the recipient): keep what redactNoticeDetails keeps.
+  await tx.execute(sql`
+    update ${orderFacts} set fact = jsonb_set(fact, '{report,details}', coalesce(
+      (select jsonb_object_agg(key, value) from jsonb_each(fact->'report'->'details') where key in ('notifyCustomer', 'requestedWarehouse')),
+      '{}'::jsonb))
+    where ${inArray(orderFacts.orderId, orderIds)} and kind = 'shipmentReported' and jsonb_typeof(fact->'report'->'details') = 'object'`);
 }

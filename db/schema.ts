@@ -19,6 +19,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { OrderFact, OrderFactKind } from '../domain/facts';
 import type { DeadlineOverrides } from '../domain/lifecycle';
 import type { Address, OrderFlag, ShipmentLine, ShipmentNoticeDetails, TimelineEntry } from '../domain/order';
 
@@ -264,6 +265,54 @@ export const shipmentNotices = pgTable(
 );
 
 /**
+ * Facts waiting to reach their order's workflow, and those that did (the outbox of
+ * runtime/fact-relay.ts). A ShipStation call writes its facts here in the same statement as the rest
+ * of what it records and is answered; the relay forwards each fact, oldest first per order. Kept
+ * after delivery for REQUEST_LOG_DAYS (what reached an order, and when), with personal data in the
+ * payload removed once the order's personal data is purged.
+ */
+export const orderFacts = pgTable(
+  'order_facts',
+  {
+    /** Arrival order: facts of one order are inserted one transaction at a time (db/order-facts.ts). */
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    orderId: text('order_id')
+      .notNull()
+      .references(() => orders.orderId, { onDelete: 'cascade' }),
+    kind: text('kind').$type<OrderFactKind>().notNull(),
+    fact: jsonb('fact').$type<OrderFact>().notNull(),
+    /** Repeats of one fact under this key are stored once (domain/facts.ts); null = never collapsed. */
+    dedupeKey: text('dedupe_key'),
+    /** Who reported it: shipnotify, export, pickup ack, ops replay. */
+    via: text('via').notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true, mode: 'string', precision: 3 }).notNull().defaultNow(),
+    state: text('state').$type<FactState>().notNull().default('pending'),
+    /** Failed deliveries (an unreachable Temporal does not count: the relay pauses instead). */
+    attempts: integer('attempts').notNull().default(0),
+    /** Not tried again before this time (the fact's own backoff after it failed). */
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'string', precision: 3 }).notNull().defaultNow(),
+    /** A relay is delivering it until then; afterwards another may take it over. */
+    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'string', precision: 3 }),
+    lastError: text('last_error'),
+    /** When it left `pending` (delivered, not needed or discarded). */
+    settledAt: timestamp('settled_at', { withTimezone: true, mode: 'string', precision: 3 }),
+    /** Delivered by a signal to the running order, or by reopening the closed one (its new run id). */
+    outcome: text('outcome'),
+    reopenedRunId: text('reopened_run_id'),
+    discardReason: text('discard_reason'),
+  },
+  (t) => [
+    // The relay's work list: pending facts by order, oldest first. Small: delivered ones leave it.
+    index('order_facts_pending_idx').on(t.orderId, t.id).where(sql`${t.state} = 'pending'`),
+    uniqueIndex('order_facts_dedupe_idx').on(t.orderId, t.dedupeKey).where(sql`${t.dedupeKey} is not null`),
+    index('order_facts_settled_idx').on(t.settledAt).where(sql`${t.settledAt} is not null`),
+    index('order_facts_order_idx').on(t.orderId, t.id),
+  ],
+);
+
+export type FactState = 'pending' | 'delivered' | 'not_needed' | 'discarded';
+
+/**
  * How shipment confirmations reach an order source: pickup (the default: the source reads
  * GET /api/shipments and acks) or push (a signed webhook). Per merchant, optionally per source.
  */
@@ -312,3 +361,4 @@ export type MerchantRow = typeof merchants.$inferSelect;
 export type OrderRow = typeof orders.$inferSelect;
 export type OrderLineRow = typeof orderLines.$inferSelect;
 export type ShipmentRow = typeof shipments.$inferSelect;
+export type OrderFactRow = typeof orderFacts.$inferSelect;

@@ -9,6 +9,7 @@
 import { allocateShipment, allUnitsShipped } from './shipments';
 import { parseDuration } from './dates';
 import { moneyInRange } from './money';
+import type { FactMessage } from './facts';
 import {
   canonicalJson,
   computeOrderTotal,
@@ -325,7 +326,8 @@ function applyUnitsShipped(state: OrderState, units: number, now: string) {
 }
 
 /** A package left the warehouse. Accepted in every status; recorded once per shipment key. */
-export function applyShipmentReported(state: OrderState, report: ShipmentReport, now: string): ShipmentOutcome {
+/** `receivedAt`: when the notice reached us, shown beside when it took effect (now). */
+export function applyShipmentReported(state: OrderState, report: ShipmentReport, now: string, receivedAt?: string): ShipmentOutcome {
   const known = state.shipments.find((s) => s.shipmentKey === report.shipmentKey);
   if (known) return rematchShipment(state, known, now);
   const allocation = allocateShipment(state.content.lines, state.shipped, report.items);
@@ -346,7 +348,8 @@ export function applyShipmentReported(state: OrderState, report: ShipmentReport,
     confirmationDeliveredAt: null,
   });
   const units = allocation.lines.reduce((n, l) => n + l.quantity, 0);
-  note(state, now, 'shipment recorded', `${report.carrier}${report.trackingNumber ? ` ${report.trackingNumber}` : ''}, ${units} unit(s)`);
+  const received = receivedAt ? `; ${report.reportedVia} received ${receivedAt}` : '';
+  note(state, now, 'shipment recorded', `${report.carrier}${report.trackingNumber ? ` ${report.trackingNumber}` : ''}, ${units} unit(s)${received}`);
 
   for (const miss of allocation.unallocated) {
     const what = miss.item.lineId ?? miss.item.sku ?? '(no line id or SKU)';
@@ -454,6 +457,25 @@ export function applyExportRefused(state: OrderState, reason: string, now: strin
   if (last?.detail === reason) return false;
   flag(state, 'not_importable', now, reason);
   return true;
+}
+
+/**
+ * Records one fact (a signal never refuses): returns whether the order changed (false = a repeat,
+ * recognised by its business key) and, for a shipment, what became of it.
+ */
+export function applyFact(state: OrderState, message: FactMessage, now: string): { changed: boolean; shipment?: ShipmentOutcome } {
+  switch (message.kind) {
+    case 'exported':
+      return { changed: applyExported(state, now) };
+    case 'exportRefused':
+      return { changed: applyExportRefused(state, message.reason, now) };
+    case 'shipmentReported': {
+      const shipment = applyShipmentReported(state, message.report, now, message.receivedAt);
+      return { changed: shipment !== 'duplicate', shipment };
+    }
+    case 'confirmationDelivered':
+      return { changed: applyConfirmationDelivered(state, message.shipmentKey, now) };
+  }
 }
 
 export function applyLateFact(state: OrderState, now: string, detail: string) {

@@ -26,6 +26,14 @@ export async function connectClient(target: TemporalTarget): Promise<Client> {
   return new Client({ connection, namespace: target.namespace });
 }
 
+/**
+ * A client that connects on its first call and reconnects by itself: for processes that must start
+ * and keep serving while Temporal is away. Every call made through it needs a deadline of its own.
+ */
+export function connectClientLazily(target: TemporalTarget): Client {
+  return new Client({ connection: Connection.lazy(temporalConnectionOptions(target)), namespace: target.namespace });
+}
+
 export function connectWorker(target: TemporalTarget): Promise<NativeConnection> {
   return NativeConnection.connect(temporalConnectionOptions(target));
 }
@@ -80,4 +88,21 @@ export async function ensureSearchAttributes(client: Client): Promise<string[]> 
     searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_VALUE_TYPE[key.type]])),
   });
   return missing.map((key) => key.name);
+}
+
+/** Whether a gRPC status code appears anywhere in an error's chain of causes. */
+export function isGrpcCode(error: unknown, code: number): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === code) return true;
+  }
+  return false;
+}
+
+/**
+ * Temporal as a whole did not answer (refused, unreachable, frozen past the call's deadline), as
+ * opposed to refusing this one call: the difference between "wait for the server" and "this message
+ * has a problem of its own".
+ */
+export function isTemporalUnreachable(error: unknown): boolean {
+  return isGrpcCode(error, 14 /* UNAVAILABLE */) || isGrpcCode(error, 4 /* DEADLINE_EXCEEDED */) || isGrpcCode(error, 1 /* CANCELLED */);
 }

@@ -12,6 +12,7 @@ import { openDatabase } from '../db/client';
 import { createMerchant, findMerchant, findMerchantByApiKey, rotateMerchantKey } from '../db/merchants';
 import { migrateDatabase } from '../db/migrate';
 import { SecretDigest } from '../db/secret-digest';
+import { FactRelay } from '../runtime/fact-relay';
 import { ApiMetrics } from '../api/metrics';
 import { startApiServer } from '../api/server';
 import { loadConfigOrExit, resolveSecretDigestKey, SECRET_DIGEST_KEY_FILE } from '../runtime/config';
@@ -107,7 +108,8 @@ async function main() {
 
     const connection = await connectWorker(temporalTarget);
     cleanups.push(() => connection.close());
-    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db, temporal, maxCachedWorkflows: config.workerCachedWorkflows, shutdownGraceMs: config.shutdownGraceMs });
+    const relay = new FactRelay(database.db, temporal, { taskQueue: config.temporal.taskQueue, orders: config.orders, logger });
+    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db, temporal, relay, maxCachedWorkflows: config.workerCachedWorkflows, shutdownGraceMs: config.shutdownGraceMs });
     const workerRun = worker.run();
     cleanups.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();

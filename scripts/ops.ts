@@ -147,8 +147,12 @@ function orderSheet(o: any): string {
     'Timeline',
     table(o.timeline.map((e: any) => ({ ...e, change: e.to ? `${e.from ?? ''} -> ${e.to}` : '' })), ['at', 'event', 'change', 'detail']),
     ...(o.flags.length ? ['', 'Flags', table(o.flags, ['at', 'code', 'detail'])] : []),
+    ...(o.pendingFacts.length ? ['', 'Facts not yet delivered to the order (npm run ops -- facts retry|discard <id>)', table(o.pendingFacts.map(factRow), ['id', 'summary', 'receivedAt', 'attempts', 'nextAttemptAt', 'lastError'])] : []),
   ].join('\n');
 }
+
+const FACT_COLUMNS = ['id', 'merchantId', 'orderNumber', 'summary', 'receivedAt', 'state', 'attempts', 'lastError'];
+const factRow = (f: any) => ({ ...f, state: f.state === 'discarded' ? `discarded: ${f.discardReason}` : f.state });
 
 const needArgs = (positionals: string[], n: number, usage: string) => {
   if (positionals.length < n) throw new UsageError(`missing arguments\nusage: ${usage}`);
@@ -216,7 +220,39 @@ const COMMANDS: Record<string, Command> = {
     async run({ positionals, json }) {
       const [id] = needArgs(positionals, 1, this.usage);
       const result = await admin('POST', `/api/ops/shipments/${encodeURIComponent(id!)}/replay`);
-      print(json, result, () => `shipment ${id} of order ${result.orderNumber} replayed (a notice already fully recorded changes nothing)`);
+      print(json, result, () =>
+        result.delivered
+          ? `shipment ${id} of order ${result.orderNumber} replayed (a notice already fully recorded changes nothing)`
+          : `shipment ${id} of order ${result.orderNumber}: the replay is stored and will reach the order shortly (see orders show)`,
+      );
+    },
+  },
+  'facts list': {
+    usage: 'npm run ops -- facts list [--state pending|delivered|not_needed|discarded] [--merchant M] [--limit N] [--json]',
+    async run({ values, json }) {
+      const query = new URLSearchParams();
+      for (const key of ['state', 'merchant', 'limit'] as const) if (typeof values[key] === 'string') query.set(key, values[key] as string);
+      const { facts } = await admin('GET', `/api/ops/facts?${query}`);
+      print(json, facts, () => table(facts.map(factRow), FACT_COLUMNS));
+    },
+  },
+  'facts retry': {
+    usage: 'npm run ops -- facts retry <factId> [--json]',
+    async run({ positionals, json }) {
+      const [id] = needArgs(positionals, 1, this.usage);
+      const result = await admin('POST', `/api/ops/facts/${encodeURIComponent(id!)}/retry`);
+      print(json, result, () =>
+        result.delivered ? `fact ${id} delivered to its order` : `fact ${id} is still pending (attempt ${result.fact.attempts}): ${result.fact.lastError ?? 'an earlier fact of its order is still pending'}`,
+      );
+    },
+  },
+  'facts discard': {
+    usage: 'npm run ops -- facts discard <factId> --reason R [--json]',
+    async run({ positionals, values, json }) {
+      const [id] = needArgs(positionals, 1, this.usage);
+      if (typeof values.reason !== 'string') throw new UsageError('facts discard needs --reason R (kept with the fact)');
+      const fact = await admin('POST', `/api/ops/facts/${encodeURIComponent(id!)}/discard`, { reason: values.reason });
+      print(json, fact, () => `fact ${id} discarded (${fact.summary}); later facts of its order go ahead`);
     },
   },
   'connections create': {
@@ -313,6 +349,7 @@ export async function runOps(argv: string[]): Promise<void> {
       source: { type: 'string' },
       reason: { type: 'string' },
       status: { type: 'string' },
+      state: { type: 'string' },
       password: { type: 'string' },
       limit: { type: 'string' },
       days: { type: 'string' },

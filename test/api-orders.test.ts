@@ -572,7 +572,7 @@ describe('order requests', () => {
 
   it('cancel after a shipment is refused with 409 naming the tracking number', async () => {
     const { body: order } = await postOrder();
-    await stack.gateway.reportShipment(refOf(merchant.id, order.orderNumber), { shipmentKey: 'k1', carrier: 'UPS', trackingNumber: '1Z', reportedVia: 'test' });
+    await stack.sendFact(refOf(merchant.id, order.orderNumber), { kind: 'shipmentReported', report: { shipmentKey: 'k1', carrier: 'UPS', trackingNumber: '1Z', reportedVia: 'test' } });
     const shipped = await untilOrder(order.orderNumber, (o) => o.shipments.length === 1);
     expect(shipped.status).toBe('shipped');
     expect(shipped.shipments[0]).toMatchObject({ shipmentKey: 'k1', carrier: 'UPS', trackingNumber: '1Z', reportedVia: 'test' });
@@ -661,7 +661,7 @@ describe('PATCH /api/orders/{orderNumber}', () => {
 
   it('is refused with 409 while the order is at ShipStation, and allowed once it is held', async () => {
     const { body: order } = await postOrder();
-    await stack.gateway.markExported(refOf(merchant.id, order.orderNumber), { exportKey: 'e1' });
+    await stack.sendFact(refOf(merchant.id, order.orderNumber), { kind: 'exported', exportKey: 'e1' });
     const atWms = await untilOrder(order.orderNumber, (o) => o.status === 'at_wms');
 
     const refused = await patch(order.orderNumber, { shipTo: { name: 'Someone Else' } });

@@ -59,8 +59,8 @@ const fullShipment = (key: string, tracking: string): ShipmentReport => ({
 /** An order created, served to ShipStation and shipped in one package (everything unshipped). */
 async function shippedOrder(stack: TestStack, merchantId: string, payload = orderPayload()) {
   const { ref } = await createOrder(stack, merchantId, payload);
-  await stack.gateway.markExported(ref, { exportKey: `page-${ref.orderNumber}` });
-  await stack.gateway.reportShipment(ref, fullShipment('pkg-1', `1Z${ref.orderNumber}`));
+  await stack.sendFact(ref, { kind: 'exported', exportKey: `page-${ref.orderNumber}` });
+  await stack.sendFact(ref, { kind: 'shipmentReported', report: fullShipment('pkg-1', `1Z${ref.orderNumber}`) });
   return ref;
 }
 
@@ -95,8 +95,8 @@ describe('confirmations with long deadlines', () => {
       expect(targets.body).toEqual({ targets: [] });
 
       const { ref } = await createOrder(stack, merchant.id);
-      await stack.gateway.markExported(ref, { exportKey: 'p1' });
-      await stack.gateway.reportShipment(ref, {
+      await stack.sendFact(ref, { kind: 'exported', exportKey: 'p1' });
+      await stack.sendFact(ref, { kind: 'shipmentReported', report: {
         shipmentKey: 'pkg-1',
         carrier: 'UPS',
         service: 'UPS Ground',
@@ -105,7 +105,7 @@ describe('confirmations with long deadlines', () => {
         shippingCost: '5.10',
         items: [{ lineId: 'L1', quantity: 2 }],
         reportedVia: 'test',
-      });
+      } });
       await untilState(stack, ref, (s) => s.shipments.length === 1);
 
       const first = await listShipments(app, merchant);
@@ -131,7 +131,7 @@ describe('confirmations with long deadlines', () => {
       });
       expect(first.body.nextCursor).toBe(one.id);
 
-      await stack.gateway.reportShipment(ref, { shipmentKey: 'pkg-2', carrier: 'USPS', service: 'Priority', trackingNumber: '9400PICK2', shipDate: '2026-11-26', shippingCost: '3.00', reportedVia: 'test' });
+      await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'pkg-2', carrier: 'USPS', service: 'Priority', trackingNumber: '9400PICK2', shipDate: '2026-11-26', shippingCost: '3.00', reportedVia: 'test' } });
       await untilState(stack, ref, (s) => s.status === 'shipped');
 
       const both = await listShipments(app, merchant, 'acked=false');
@@ -212,9 +212,9 @@ describe('confirmations with long deadlines', () => {
     it("a confirmation's orderFullyShipped says whether that shipment completed the order, and does not change later", async () => {
       const merchant = await stack.newMerchant('full');
       const { ref } = await createOrder(stack, merchant.id);
-      await stack.gateway.reportShipment(ref, { shipmentKey: 'a', carrier: 'UPS', trackingNumber: '1ZA', items: [{ lineId: 'L1', quantity: 2 }], reportedVia: 'test' });
+      await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'a', carrier: 'UPS', trackingNumber: '1ZA', items: [{ lineId: 'L1', quantity: 2 }], reportedVia: 'test' } });
       await untilState(stack, ref, (s) => s.shipments.length === 1);
-      await stack.gateway.reportShipment(ref, { shipmentKey: 'b', carrier: 'UPS', trackingNumber: '1ZB', reportedVia: 'test' });
+      await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'b', carrier: 'UPS', trackingNumber: '1ZB', reportedVia: 'test' } });
       await untilState(stack, ref, (s) => s.status === 'shipped');
       // Read after both shipped (as a source polling now and then would): the first package did not
       // complete the order, the second did.
@@ -504,7 +504,7 @@ describe.each(DATABASE_KINDS)('pickup cursor under concurrent shipments (read mo
     };
 
     const readers = [walk(1), walk(2), walk(3)];
-    await Promise.all(reports.map(({ ref, report }) => stack.gateway.reportShipment(ref, report)));
+    await Promise.all(reports.map(({ ref, report }) => stack.sendFact(ref, { kind: 'shipmentReported', report: report })));
     const projected = await eventually(() => listShipments(app, merchant, 'limit=500'), (r) => r.body.shipments.length === expected.size, 30_000);
     expect(projected.body.shipments).toHaveLength(expected.size);
     allProjected = true;
@@ -548,9 +548,9 @@ describe('stuck reasons with short deadlines', () => {
   it('a shipped order nobody acks becomes stuck confirmation_undelivered; retry clears it, the deadline fires again; acks confirm it', async () => {
     const merchant = await stack.newMerchant('undel');
     const { ref } = await createOrder(stack, merchant.id);
-    await stack.gateway.markExported(ref, { exportKey: 'u' });
-    await stack.gateway.reportShipment(ref, { shipmentKey: 'p1', carrier: 'UPS', trackingNumber: '1ZU1', items: [{ lineId: 'L1', quantity: 2 }], reportedVia: 'test' });
-    await stack.gateway.reportShipment(ref, { shipmentKey: 'p2', carrier: 'UPS', trackingNumber: '1ZU2', reportedVia: 'test' });
+    await stack.sendFact(ref, { kind: 'exported', exportKey: 'u' });
+    await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'p1', carrier: 'UPS', trackingNumber: '1ZU1', items: [{ lineId: 'L1', quantity: 2 }], reportedVia: 'test' } });
+    await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'p2', carrier: 'UPS', trackingNumber: '1ZU2', reportedVia: 'test' } });
     const shipped = await untilState(stack, ref, (s) => s.status === 'shipped');
     const stuck = await untilState(stack, ref, (s) => s.stuck !== null);
     expect(stuck.status).toBe('shipped');
@@ -594,11 +594,11 @@ describe('stuck reasons with short deadlines', () => {
     const unpaid = await post(orderPayload({ paid: false }));
     const notExported = await post(orderPayload());
     const noShipment = await post(orderPayload());
-    await stack.gateway.markExported(noShipment, { exportKey: 'x' });
+    await stack.sendFact(noShipment, { kind: 'exported', exportKey: 'x' });
     const undelivered = await post(orderPayload());
-    await stack.gateway.reportShipment(undelivered, fullShipment('u', '1ZUND'));
+    await stack.sendFact(undelivered, { kind: 'shipmentReported', report: fullShipment('u', '1ZUND') });
     const rejected = await post(orderPayload({ source: 'marketplace' }));
-    await stack.gateway.reportShipment(rejected, fullShipment('r', '1ZREJ'));
+    await stack.sendFact(rejected, { kind: 'shipmentReported', report: fullShipment('r', '1ZREJ') });
 
     const expected = {
       unpaid_too_long: unpaid,

@@ -69,6 +69,7 @@ describe('API request logs and readiness', () => {
       db: stack.database.db,
       temporal: stack.client,
       gateway: stack.gateway,
+      relay: stack.relay,
       adminToken: null,
       maxBodyBytes: 1_048_576,
       secretDigest: stack.secretDigest,

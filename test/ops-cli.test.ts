@@ -29,7 +29,7 @@ describe('ops CLI: orders and shipments', () => {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    if (server) await closeServer(server.server);
+    if (server) await server.stop(1000);
     await stack?.close();
   });
 

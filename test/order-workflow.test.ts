@@ -41,22 +41,22 @@ describe.each(DATABASE_KINDS)('order lifecycle (read model on %s)', (kind) => {
     const paid = await stack.gateway.request(ref, markPaidUpdate, {});
     expect(paid.status).toBe('pending');
 
-    await stack.gateway.markExported(ref, { exportKey: 'page-1' });
+    await stack.sendFact(ref, { kind: 'exported', exportKey: 'page-1' });
     await until(stack, ref, (s) => s.status === 'at_wms');
 
     // A partial shipment stays at_wms with the shipment recorded.
-    await stack.gateway.reportShipment(ref, { shipmentKey: 'pkg-1', carrier: 'UPS', service: 'Ground', trackingNumber: '1Z1', shipDate: '2026-11-25', shippingCost: '5.10', items: [{ lineId: 'L1', quantity: 2 }], reportedVia: 'test' });
+    await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'pkg-1', carrier: 'UPS', service: 'Ground', trackingNumber: '1Z1', shipDate: '2026-11-25', shippingCost: '5.10', items: [{ lineId: 'L1', quantity: 2 }], reportedVia: 'test' } });
     const partial = await until(stack, ref, (s) => s.shipments.length === 1);
     expect(partial.status).toBe('at_wms');
     expect(partial.shipped).toEqual({ L1: 2 });
 
     // The rest (the adjustment line never counts) ships the order.
-    await stack.gateway.reportShipment(ref, { shipmentKey: 'pkg-2', carrier: 'USPS', trackingNumber: '9400', reportedVia: 'test' });
+    await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'pkg-2', carrier: 'USPS', trackingNumber: '9400', reportedVia: 'test' } });
     const shipped = await until(stack, ref, (s) => s.status === 'shipped');
     expect(shipped.shipped).toEqual({ L1: 2, L2: 1 });
 
-    await stack.gateway.confirmationDelivered(ref, { shipmentKey: 'pkg-1' });
-    await stack.gateway.confirmationDelivered(ref, { shipmentKey: 'pkg-2' });
+    await stack.sendFact(ref, { kind: 'confirmationDelivered', shipmentKey: 'pkg-1' });
+    await stack.sendFact(ref, { kind: 'confirmationDelivered', shipmentKey: 'pkg-2' });
     const confirmed = await until(stack, ref, (s) => s.status === 'confirmed');
     expect(confirmed.timeline.map((e) => e.to).filter(Boolean)).toEqual(['await_payment', 'pending', 'at_wms', 'shipped', 'confirmed']);
 
@@ -65,11 +65,11 @@ describe.each(DATABASE_KINDS)('order lifecycle (read model on %s)', (kind) => {
 
   it('a duplicate shipment notice records one shipment; a duplicate export one transition', async () => {
     const { ref } = await createOrder(stack, merchant.id);
-    await stack.gateway.markExported(ref, { exportKey: 'p1' });
-    await stack.gateway.markExported(ref, { exportKey: 'p1' });
+    await stack.sendFact(ref, { kind: 'exported', exportKey: 'p1' });
+    await stack.sendFact(ref, { kind: 'exported', exportKey: 'p1' });
     const report = { shipmentKey: 'same', carrier: 'FedEx', trackingNumber: '7777', items: [{ sku: 'mug-1', quantity: 1 }], reportedVia: 'test' };
-    await stack.gateway.reportShipment(ref, report);
-    await stack.gateway.reportShipment(ref, report);
+    await stack.sendFact(ref, { kind: 'shipmentReported', report: report });
+    await stack.sendFact(ref, { kind: 'shipmentReported', report: report });
     await until(stack, ref, (s) => s.shipments.length > 0);
     const state = await live(stack, ref);
     expect(state.shipments).toHaveLength(1);
@@ -80,7 +80,7 @@ describe.each(DATABASE_KINDS)('order lifecycle (read model on %s)', (kind) => {
   it('a shipment on a canceled order is recorded, the order stays canceled and is flagged', async () => {
     const { ref } = await createOrder(stack, merchant.id);
     await stack.gateway.request(ref, cancelUpdate, { reason: 'customer changed mind' });
-    await stack.gateway.reportShipment(ref, { shipmentKey: 'late', carrier: 'UPS', trackingNumber: '1ZLATE', reportedVia: 'test' });
+    await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'late', carrier: 'UPS', trackingNumber: '1ZLATE', reportedVia: 'test' } });
     const state = await until(stack, ref, (s) => s.shipments.length === 1);
     expect(state.status).toBe('canceled');
     expect(state.flags.map((f) => f.code)).toContain('shipment_on_canceled_order');
@@ -103,7 +103,7 @@ describe('order requests', () => {
     const { ref } = await createOrder(stack, merchant.id);
     const held = await stack.gateway.request(ref, holdUpdate, { reason: 'address check' });
     expect(held).toMatchObject({ status: 'on_hold', heldFrom: 'pending', holdReason: 'address check' });
-    await stack.gateway.markExported(ref, { exportKey: 'race' });
+    await stack.sendFact(ref, { kind: 'exported', exportKey: 'race' });
     await eventually(() => live(stack, ref), (s) => s.heldFrom === 'at_wms');
     const released = await stack.gateway.request(ref, releaseUpdate, {});
     expect(released.status).toBe('at_wms');
@@ -122,10 +122,10 @@ describe('order requests', () => {
   it('refuses what the rules refuse, with a reason, and changes nothing', async () => {
     const { ref } = await createOrder(stack, merchant.id);
     await refused(stack.gateway.request(ref, releaseUpdate, {}), /not on hold/);
-    await stack.gateway.markExported(ref, { exportKey: 'x' });
+    await stack.sendFact(ref, { kind: 'exported', exportKey: 'x' });
     await until(stack, ref, (s) => s.status === 'at_wms');
     await refused(stack.gateway.request(ref, updateOrderUpdate, { changes: { customerNotes: 'late' } }), /already at ShipStation/);
-    await stack.gateway.reportShipment(ref, { shipmentKey: 's', carrier: 'UPS', trackingNumber: '1ZCANT', items: [{ lineId: 'L2', quantity: 1 }], reportedVia: 'test' });
+    await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 's', carrier: 'UPS', trackingNumber: '1ZCANT', items: [{ lineId: 'L2', quantity: 1 }], reportedVia: 'test' } });
     await until(stack, ref, (s) => s.shipments.length === 1);
     await refused(stack.gateway.request(ref, cancelUpdate, { reason: 'too late' }), /already shipped \(tracking 1ZCANT\)/);
     const state = await live(stack, ref);
@@ -154,7 +154,7 @@ describe('order requests', () => {
   it('LastModified moves for ShipStation-visible changes only', async () => {
     const { ref, state } = await createOrder(stack, merchant.id);
     const t0 = state.lastModified!;
-    await stack.gateway.markExported(ref, { exportKey: 'e' });
+    await stack.sendFact(ref, { kind: 'exported', exportKey: 'e' });
     const exported = await until(stack, ref, (s) => s.status === 'at_wms');
     expect(exported.lastModified).toBe(t0); // pending -> at_wms: same category
 
@@ -168,10 +168,10 @@ describe('order requests', () => {
     const resent = await stack.gateway.request(ref, resendUpdate, {});
     expect(Date.parse(resent.lastModified!)).toBeGreaterThan(Date.parse(released.lastModified!));
 
-    await stack.gateway.reportShipment(ref, { shipmentKey: 'all', carrier: 'UPS', trackingNumber: '1ZALL', reportedVia: 'test' });
+    await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'all', carrier: 'UPS', trackingNumber: '1ZALL', reportedVia: 'test' } });
     const shipped = await until(stack, ref, (s) => s.status === 'shipped');
     expect(Date.parse(shipped.lastModified!)).toBeGreaterThan(Date.parse(resent.lastModified!));
-    await stack.gateway.confirmationDelivered(ref, { shipmentKey: 'all' });
+    await stack.sendFact(ref, { kind: 'confirmationDelivered', shipmentKey: 'all' });
     const confirmed = await until(stack, ref, (s) => s.status === 'confirmed');
     expect(confirmed.lastModified).toBe(shipped.lastModified); // shipped -> confirmed: same category
   });
@@ -188,12 +188,12 @@ describe('order requests', () => {
     expect((await handle.describe()).typedSearchAttributes.get(OrderStatusKey)).toBe('pending');
     expect(await upserts()).toBe(0);
 
-    await stack.gateway.markExported(ref, { exportKey: 'sa' });
+    await stack.sendFact(ref, { kind: 'exported', exportKey: 'sa' });
     await until(stack, ref, (s) => s.status === 'at_wms');
-    await stack.gateway.markExported(ref, { exportKey: 'sa' }); // a repeat changes nothing, so publishes nothing
-    await stack.gateway.reportShipment(ref, { shipmentKey: 'all', carrier: 'UPS', trackingNumber: '1ZSA', reportedVia: 'test' });
+    await stack.sendFact(ref, { kind: 'exported', exportKey: 'sa' }); // a repeat changes nothing, so publishes nothing
+    await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'all', carrier: 'UPS', trackingNumber: '1ZSA', reportedVia: 'test' } });
     await until(stack, ref, (s) => s.status === 'shipped');
-    await stack.gateway.confirmationDelivered(ref, { shipmentKey: 'all' });
+    await stack.sendFact(ref, { kind: 'confirmationDelivered', shipmentKey: 'all' });
     await until(stack, ref, (s) => s.status === 'confirmed');
     const described = await eventually(() => handle.describe(), (d) => d.typedSearchAttributes.get(OrderStatusKey) === 'confirmed');
     expect(described.typedSearchAttributes.get(OrderStatusKey)).toBe('confirmed');
@@ -255,7 +255,7 @@ describe('deadlines, retry and late facts', () => {
   it('unpaid and unshipped orders get their own stuck reasons', async () => {
     const unpaid = await createOrder(stack, merchant.id, orderPayload({ paid: false }));
     const exported = await createOrder(stack, merchant.id);
-    await stack.gateway.markExported(exported.ref, { exportKey: 'x' });
+    await stack.sendFact(exported.ref, { kind: 'exported', exportKey: 'x' });
     expect((await until(stack, unpaid.ref, (s) => s.stuck !== null)).stuck?.reason).toBe('unpaid_too_long');
     expect((await until(stack, exported.ref, (s) => s.stuck?.reason === 'no_shipment')).status).toBe('at_wms');
   });
@@ -267,7 +267,7 @@ describe('deadlines, retry and late facts', () => {
     const closed = await handle.result();
     expect(closed.status).toBe('canceled');
 
-    await stack.gateway.reportShipment(ref, { shipmentKey: 'after-close', carrier: 'DHL', trackingNumber: 'JD1', reportedVia: 'test' });
+    await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'after-close', carrier: 'DHL', trackingNumber: 'JD1', reportedVia: 'test' } });
     const state = await until(stack, ref, (s) => s.shipments.length === 1);
     expect(state.status).toBe('canceled');
     expect(state.flags.map((f) => f.code)).toEqual(expect.arrayContaining(['late_fact_after_close', 'shipment_on_canceled_order']));
@@ -277,7 +277,7 @@ describe('deadlines, retry and late facts', () => {
 
     // The same notice again, after this run closed too: recognised as a repeat, nothing flagged again.
     await stack.client.workflow.getHandle(handle.workflowId).result();
-    await stack.gateway.reportShipment(ref, { shipmentKey: 'after-close', carrier: 'DHL', trackingNumber: 'JD1', reportedVia: 'test' });
+    await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'after-close', carrier: 'DHL', trackingNumber: 'JD1', reportedVia: 'test' } });
     await stack.client.workflow.getHandle(handle.workflowId).result();
     const again = await readState(stack, ref.merchantId, ref.orderNumber);
     expect(again.shipments).toHaveLength(1);

@@ -31,20 +31,20 @@ describe.runIf(recording)('recording histories', () => {
       const scenarios: Record<string, (ref: { merchantId: string; orderNumber: string; orderId: string }) => Promise<void>> = {
         'full-lifecycle': async (ref) => {
           await stack.gateway.request(ref, markPaidUpdate, {});
-          await stack.gateway.markExported(ref, { exportKey: 'p1' });
-          await stack.gateway.reportShipment(ref, { shipmentKey: 'a', carrier: 'UPS', trackingNumber: '1ZA', items: [{ lineId: 'L1', quantity: 1 }], reportedVia: 'test' });
-          await stack.gateway.reportShipment(ref, { shipmentKey: 'a', carrier: 'UPS', trackingNumber: '1ZA', items: [{ lineId: 'L1', quantity: 1 }], reportedVia: 'test' });
-          await stack.gateway.reportShipment(ref, { shipmentKey: 'b', carrier: 'USPS', trackingNumber: '94', reportedVia: 'test' });
+          await stack.sendFact(ref, { kind: 'exported', exportKey: 'p1' });
+          await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'a', carrier: 'UPS', trackingNumber: '1ZA', items: [{ lineId: 'L1', quantity: 1 }], reportedVia: 'test' } });
+          await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'a', carrier: 'UPS', trackingNumber: '1ZA', items: [{ lineId: 'L1', quantity: 1 }], reportedVia: 'test' } });
+          await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'b', carrier: 'USPS', trackingNumber: '94', reportedVia: 'test' } });
           await eventually(() => readState(stack, ref.merchantId, ref.orderNumber), (s) => s.status === 'shipped');
-          await stack.gateway.confirmationDelivered(ref, { shipmentKey: 'a' });
-          await stack.gateway.confirmationDelivered(ref, { shipmentKey: 'b' });
+          await stack.sendFact(ref, { kind: 'confirmationDelivered', shipmentKey: 'a' });
+          await stack.sendFact(ref, { kind: 'confirmationDelivered', shipmentKey: 'b' });
         },
         'hold-change-release-cancel': async (ref) => {
           await stack.gateway.request(ref, holdUpdate, { reason: 'address' });
           await stack.gateway.request(ref, updateOrderUpdate, { changes: { customerNotes: 'leave at door' } });
           await stack.gateway.request(ref, releaseUpdate, {});
           await stack.gateway.request(ref, cancelUpdate, { reason: 'customer' });
-          await stack.gateway.reportShipment(ref, { shipmentKey: 'late', carrier: 'UPS', reportedVia: 'test' });
+          await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'late', carrier: 'UPS', reportedVia: 'test' } });
         },
         'stuck-and-retry': async (ref) => {
           await stack.gateway.request(ref, markPaidUpdate, {});
@@ -59,7 +59,7 @@ describe.runIf(recording)('recording histories', () => {
         await stack.gateway.request(ref, cancelUpdate, { reason: 'closing' });
         const handle = stack.client.workflow.getHandle(orderWorkflowId(ref.merchantId, ref.orderNumber));
         await handle.result();
-        await stack.gateway.reportShipment(ref, { shipmentKey: 'after-close', carrier: 'UPS', trackingNumber: '1ZCLOSED', reportedVia: 'test' });
+        await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'after-close', carrier: 'UPS', trackingNumber: '1ZCLOSED', reportedVia: 'test' } });
         const reopened = stack.client.workflow.getHandle(orderWorkflowId(ref.merchantId, ref.orderNumber));
         await reopened.result();
         writeFileSync(path.join(HISTORIES, 'reopened-after-close.json'), historyToJSON(await reopened.fetchHistory()));
@@ -71,8 +71,8 @@ describe.runIf(recording)('recording histories', () => {
           const pushMerchant = await stack.newMerchant('replay-push');
           await setConfirmationTarget(stack.database.db, { merchantId: pushMerchant.id, source: null, mode: 'push', webhookUrl: receiver.url });
           const { ref } = await createOrder(stack, pushMerchant.id, orderPayload({ orderNumber: 'replay-push' }));
-          await stack.gateway.markExported(ref, { exportKey: 'p1' });
-          await stack.gateway.reportShipment(ref, { shipmentKey: 'all', carrier: 'UPS', trackingNumber: '1ZPUSH', reportedVia: 'test' });
+          await stack.sendFact(ref, { kind: 'exported', exportKey: 'p1' });
+          await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'all', carrier: 'UPS', trackingNumber: '1ZPUSH', reportedVia: 'test' } });
           await eventually(() => readState(stack, ref.merchantId, ref.orderNumber), (s) => s.stuck?.reason === 'confirmation_rejected');
           receiver.respond = () => ({ status: 200, body: 'ok' });
           await stack.gateway.request(ref, retryUpdate, {});

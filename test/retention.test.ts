@@ -6,9 +6,9 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderGateway } from '../api/order-gateway';
-import { storeNotice } from '../db/connections';
+import { recordNotice } from '../db/order-facts';
 import { purgePersonalData } from '../db/retention';
-import { connectionRequests, connections, orderLines, orders, shipmentNotices, shipments } from '../db/schema';
+import { connectionRequests, connections, orderFacts, orderLines, orders, shipmentNotices, shipments } from '../db/schema';
 import { orderWorkflowId } from '../domain/order';
 import { REDACTED } from '../domain/retention';
 import { cancelUpdate } from '../workflows/messages';
@@ -157,7 +157,7 @@ describe.each(DATABASE_KINDS)('personal-data retention (read model on %s)', (kin
     await untilRow(OLD_OPEN, (o) => o.status === 'at_wms');
     expect((await call(app, 'POST', '/api/orders', { token: merchant.apiKey, json: { ...personalPayload(OLD_UNPAID), paid: false } })).status).toBe(201);
     // Canceled, its workflow still in a long grace period (still holding the data) when the purge runs.
-    const longGrace = new OrderGateway(stack.client, { taskQueue: stack.taskQueue, requestTimeoutMs: 10_000, orders: LONG_SETTINGS });
+    const longGrace = new OrderGateway(stack.client, stack.relay, { taskQueue: stack.taskQueue, requestTimeoutMs: 10_000, orders: LONG_SETTINGS });
     const running = await createOrder({ ...stack, gateway: longGrace }, merchant.id, personalPayload(OLD_CANCELED_RUNNING));
     await longGrace.request(running.ref, cancelUpdate, { reason: 'fraud' });
     await untilRow(OLD_CANCELED_RUNNING, (o) => o.status === 'canceled');
@@ -329,13 +329,29 @@ describe.each(DATABASE_KINDS)('personal-data retention (read model on %s)', (kin
     expect(await runSchedule()).toBe(0);
   });
 
-  it('a raw notice arriving for a purged order is not kept (whichever commits first, notice or projection)', async () => {
+  it('a raw notice arriving for a purged order is not kept (whichever commits first, notice or projection); its fact is', async () => {
     const [con] = await db().select().from(connections).where(eq(connections.username, connection.username));
-    const notice = (orderId: string) => ({ connectionId: con!.id, orderId, shipmentKey: 'trk:RAW1', query: 'action=shipnotify', contentType: 'application/xml', body: '<ShipNotice><Recipient><Name>Charles Babbage</Name></Recipient></ShipNotice>' });
-    await storeNotice(db(), notice(before[OLD_CANCELED]!.order.orderId));
+    // ShipStation sends a notice of each order's package again: the raw copy goes with the fact, in one statement.
+    const resent = (n: string) => {
+      const orderId = before[n]!.order.orderId;
+      // The confirmed order's package again (a repeat); the canceled one never shipped: a late package.
+      const shipmentKey = before[n]!.shipments[0]?.shipmentKey ?? 'trk:RAW1';
+      const notice = { connectionId: con!.id, orderId, shipmentKey, query: 'action=shipnotify', contentType: 'application/xml', body: '<ShipNotice><Recipient><Name>Charles Babbage</Name></Recipient></ShipNotice>' };
+      const fact = { orderId, fact: { kind: 'shipmentReported' as const, report: { shipmentKey, carrier: 'UPS', reportedVia: 'shipnotify', details: { recipient: { name: 'Charles Babbage' } } } }, via: 'shipnotify' };
+      return recordNotice(db(), notice, fact);
+    };
+    expect(await resent(OLD_CANCELED)).toBe(true);
     expect(await noticesOf(before[OLD_CANCELED]!.order.orderId)).toEqual([]);
-    await storeNotice(db(), notice(before[RECENT_CONFIRMED]!.order.orderId));
-    expect(await noticesOf(before[RECENT_CONFIRMED]!.order.orderId)).toHaveLength(2);
+    expect(await resent(RECENT_CONFIRMED)).toBe(true);
+    expect((await noticesOf(before[RECENT_CONFIRMED]!.order.orderId)).map((n) => n.timesReceived)).toEqual([2]);
+    // The repeats reach their orders and change nothing there.
+    const factsOf = (n: string) => db().select().from(orderFacts).where(and(eq(orderFacts.orderId, before[n]!.order.orderId), eq(orderFacts.kind, 'shipmentReported'))).orderBy(desc(orderFacts.id));
+    for (const n of [OLD_CANCELED, RECENT_CONFIRMED]) await eventually(() => factsOf(n), (facts) => facts.length > 0 && facts.every((f) => f.state === 'delivered'));
+    expect((await row(RECENT_CONFIRMED)).status).toBe('confirmed');
+    // A purged order's facts keep what its shipments keep: not the recipient (redacted as the reopened order is projected).
+    await eventually(() => factsOf(OLD_CANCELED), (facts) => !JSON.stringify(facts[0]!.fact).includes('Charles Babbage'));
+    expect(JSON.stringify((await factsOf(OLD_CANCELED))[0]!.fact)).not.toContain('Charles Babbage');
+    expect(JSON.stringify((await factsOf(RECENT_CONFIRMED))[0]!.fact)).toContain('Charles Babbage');
   });
 
   it('works through a backlog in batches of its own transaction each', async () => {

@@ -374,7 +374,7 @@ describe.each(DATABASE_KINDS)('credentials on %s', (kind) => {
       expect(rows.map((r) => r.clientAddress)).toEqual([expect.stringMatching(/127\.0\.0\.1$/)]);
       expect(await attempt(c.password, '192.0.2.99')).toBe(200);
     } finally {
-      await closeServer(server.server, 1000);
+      await server.stop(1000);
     }
   });
 });
@@ -561,7 +561,7 @@ describe('answers: security headers and body limits', () => {
       expect(chunked.status).toBe(413);
       await chunked.text();
     } finally {
-      await closeServer(server.server, 1000);
+      await server.stop(1000);
     }
   });
 });

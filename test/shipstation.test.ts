@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
@@ -15,7 +15,8 @@ import { OrderGateway } from '../api/order-gateway';
 import { normalizeOrderPayload, type OrderPayload } from '../api/order-payload';
 import { createHashOf, orderIdFor } from '../api/order-view';
 import { closeServer, startApiServer } from '../api/server';
-import { connectionRequests, connections, shipmentNotices } from '../db/schema';
+import { connectionRequests, connections, orderFacts, shipmentNotices } from '../db/schema';
+import { FactRelay } from '../runtime/fact-relay';
 import { canonicalJson, orderWorkflowId } from '../domain/order';
 import { loadConfig } from '../runtime/config';
 import { freePort } from '../runtime/temporal-cli';
@@ -616,7 +617,7 @@ describe('export: stable paging and snapshots', () => {
 });
 
 describe('export: statuses reach ShipStation', () => {
-  it('marking a served order whose workflow has closed leaves it alone and says so in the page workflow', async () => {
+  it('marking a served order whose workflow has closed leaves it alone: the mark is "not needed", nothing reopens', async () => {
     const c = await newConnection();
     const open = await postOrder(c.merchant);
     const gone = await postOrder(c.merchant);
@@ -624,10 +625,12 @@ describe('export: statuses reach ShipStation', () => {
     await stack.client.workflow.getHandle(goneId).terminate('test: a workflow that is no longer running');
     const poll = await c.sim.poll();
     expect(poll.ok, poll.error ?? '').toBe(true);
-    const log = await latestLogEntry(c.username);
-    const pageWorkflow = await stack.client.workflow.getHandle(`export:${log.detail.snapshot}:1`).result();
-    expect(pageWorkflow).toEqual({ signalled: 1, missed: [goneId] });
     await untilOrder(c.merchant, open.orderNumber, (o) => o.status === 'at_wms');
+    const settled = await eventually(
+      () => stack.database.db.select().from(orderFacts).where(eq(orderFacts.orderId, gone.orderId)),
+      (facts) => facts.length === 1 && facts[0]!.state !== 'pending',
+    );
+    expect(settled[0]).toMatchObject({ kind: 'exported', state: 'not_needed', outcome: 'order closed' });
     // Nothing reopened the closed order for a mark it does not need.
     const runs: string[] = [];
     for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${goneId}'` })) runs.push(run.runId);
@@ -645,11 +648,11 @@ describe('export: statuses reach ShipStation', () => {
       const after = await untilOrder(c.merchant, order.orderNumber, (o) => o.status === 'at_wms');
       expect(after.lastModified).toBe(order.lastModified);
     }
-    // One Temporal call for the page: a workflow that signalled each order.
+    // The page stored one mark per served order (in one statement), and each reached its order.
     const log = await latestLogEntry(c.username);
     expect(log.detail).toMatchObject({ orders: 3, markedServed: 3 });
-    const pageWorkflow = await stack.client.workflow.getHandle(`export:${log.detail.snapshot}:1`).result();
-    expect(pageWorkflow).toEqual({ signalled: 3, missed: [] });
+    const marks = await stack.database.db.select().from(orderFacts).where(inArray(orderFacts.orderId, orders.map((o) => o.orderId)));
+    expect(marks.map((m) => [m.kind, m.state, m.via])).toEqual(orders.map(() => ['exported', 'delivered', 'export']));
 
     // The same window again: at_wms now, LastModified unchanged, so ShipStation imports nothing anew.
     const again = await c.sim.poll(new Date(Date.now() + MINUTE));
@@ -1345,11 +1348,14 @@ describe('Temporal unreachable', () => {
   beforeAll(() => {
     deadConnection = Connection.lazy({ address: '127.0.0.1:1' });
     const deadClient = new Client({ connection: deadConnection, namespace: 'default' });
-    const deadGateway = new OrderGateway(deadClient, { taskQueue: stack.taskQueue, requestTimeoutMs: 2000, orders: stack.settings });
+    // Not started: the suite's own relay (live Temporal) sweeps up what the dead process stored.
+    const deadRelay = new FactRelay(stack.database.db, deadClient, { taskQueue: stack.taskQueue, orders: stack.settings, logger: pino({ level: 'silent' }) });
+    const deadGateway = new OrderGateway(deadClient, deadRelay, { taskQueue: stack.taskQueue, requestTimeoutMs: 2000, orders: stack.settings });
     deadApp = createApp({
       db: stack.database.db,
       temporal: deadClient,
       gateway: deadGateway,
+      relay: deadRelay,
       adminToken: ADMIN,
       maxBodyBytes: 1_048_576,
       secretDigest: stack.secretDigest,
@@ -1362,33 +1368,24 @@ describe('Temporal unreachable', () => {
     await deadConnection?.close().catch(() => {});
   });
 
-  it('an export page with a pending order answers 503 and marks nothing; a page needing no marking is served', async () => {
+  const factsOf = (orderId: string) => stack.database.db.select().from(orderFacts).where(eq(orderFacts.orderId, orderId));
+
+  it('export pages are served without Temporal; the marks are stored with the page and reach the orders later', async () => {
     const c = await newConnection();
     const pending = await postOrder(c.merchant);
     const dead = simulatorFor(c, deadApp);
+    const started = performance.now();
     const poll = await dead.poll();
-    expect(poll.ok).toBe(false);
-    const page = poll.pages[0]!;
-    expect(page.status).toBe(503);
-    expect(page.text).toMatch(/unavailable/);
-    expect(page.text).not.toContain('<Orders');
-    const entry = await latestLogEntry(c.username);
-    expect(entry).toMatchObject({ action: 'export', status: 503 });
-    await sleep(500);
-    expect((await getOrder(c.merchant, pending.orderNumber)).status).toBe('pending');
+    expect(poll.ok, poll.error ?? '').toBe(true);
+    expect(performance.now() - started, 'the page waited on Temporal').toBeLessThan(2000);
+    expect(numbersOf(poll.orders)).toEqual([pending.orderNumber]);
+    expect((await latestLogEntry(c.username)).status).toBe(200);
+    const [mark] = await factsOf(pending.orderId);
+    expect(mark).toMatchObject({ kind: 'exported', via: 'export' });
 
-    // ShipStation retries the same window once Temporal is back: the order is served and marked.
-    const live = simulatorFor(c, app);
-    const retry = await live.poll();
-    expect(numbersOf(retry.orders)).toEqual([pending.orderNumber]);
+    // A process whose Temporal answers (here the suite's relay, sweeping) forwards the mark.
     await untilOrder(c.merchant, pending.orderNumber, (o) => o.status === 'at_wms');
-
-    // Only unpaid orders (nothing to mark): served without Temporal.
-    const unpaidOnly = await newConnection();
-    const unpaid = await postOrder(unpaidOnly.merchant, { paid: false });
-    const served = await simulatorFor(unpaidOnly, deadApp).poll();
-    expect(served.ok, served.error ?? '').toBe(true);
-    expect(numbersOf(served.orders)).toEqual([unpaid.orderNumber]);
+    expect((await factsOf(pending.orderId)).map((f) => f.state)).toEqual(['delivered']);
   });
 
   /** An order imported by ShipStation, and a simulator with the same store talking to the dead app. */
@@ -1396,44 +1393,57 @@ describe('Temporal unreachable', () => {
     const c = await newConnection();
     const order = await postOrder(c.merchant);
     await c.sim.poll();
+    await untilOrder(c.merchant, order.orderNumber, (o) => o.status === 'at_wms');
     const dead = simulatorFor(c, deadApp);
     for (const [k, v] of c.sim.store) dead.store.set(k, v);
     return { c, order, dead };
   }
 
-  it('shipnotify answers 503 and records no shipment; the same notice later records exactly one', async () => {
+  it('shipnotify answers 200 without Temporal, with the raw notice and its fact stored together; the shipment is recorded once', async () => {
     const { c, order, dead } = await importedForDeadApp();
     const notice = await dead.ship(order.orderId, { tracking: '1ZDEAD0000000001' });
-    expect(notice.status).toBe(503);
-    expect(notice.text).toMatch(/unavailable/);
-    expect(notice.headers.get('Retry-After')).toEqual(expect.any(String));
-    expect((await latestLogEntry(c.username)).status).toBe(503);
+    expect(notice.status, notice.text).toBe(200);
+    expect((await latestLogEntry(c.username)).status).toBe(200);
+    expect(await storedNotices(order.orderId)).toHaveLength(1);
+    expect((await factsOf(order.orderId)).filter((f) => f.kind === 'shipmentReported')).toHaveLength(1);
 
-    await sleep(500);
-    const view = await getOrder(c.merchant, order.orderNumber);
-    expect(view.shipments).toEqual([]);
-    expect(view.status).toBe('at_wms');
-    expect(view.lines.every((l: any) => l.shipped === 0)).toBe(true);
-
-    // The same notice once Temporal is back.
-    const retry = await c.sim.resend(notice);
-    expect(retry.status).toBe(200);
-    const shipped = await untilOrder(c.merchant, order.orderNumber, (o) => o.status === 'shipped');
+    // ShipStation repeats itself: stored again, recorded once.
+    expect((await dead.resend(notice)).status).toBe(200);
+    const shipped = await untilOrder(c.merchant, order.orderNumber, (o) => o.status === 'shipped' && o.pendingFacts.length === 0);
     expect(shipped.shipments).toHaveLength(1);
-  });
-
-  it('a notice answered 503 leaves nothing half-written: no raw notice is kept for a shipment that was not recorded', async () => {
-    const { c, order, dead } = await importedForDeadApp();
-    const notice = await dead.ship(order.orderId, { tracking: '1ZDEAD0000000002' });
-    expect(notice.status).toBe(503);
-    expect(await storedNotices(order.orderId), 'a raw notice was stored although the answer was 503 and no shipment was recorded').toEqual([]);
-
-    // Once delivered, the notice is kept once, received once.
-    expect((await c.sim.resend(notice)).status).toBe(200);
-    await untilOrder(c.merchant, order.orderNumber, (o) => o.status === 'shipped');
+    expect(shipped.timeline.find((t: any) => t.event === 'shipment recorded')?.detail).toMatch(/shipnotify received \d{4}-/);
     const notices = await storedNotices(order.orderId);
     expect(notices).toHaveLength(1);
-    expect(notices[0]!.timesReceived).toBe(1);
+    expect(notices[0]!.timesReceived).toBe(2);
+  });
+
+  it('a request to an order whose facts cannot be delivered answers 503 and changes nothing', async () => {
+    const { c, order, dead } = await importedForDeadApp();
+    await stack.relay.stop(); // nothing forwards the notice meanwhile
+    try {
+      expect((await dead.ship(order.orderId, { tracking: '1ZDEAD0000000003' })).status).toBe(200);
+      const cancel = await deadApp.request(`/api/ops/orders/${c.merchant.id}/${order.orderNumber}/cancel`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ reason: 'too late' }),
+      });
+      expect(cancel.status).toBe(503);
+      expect(await cancel.json()).toMatchObject({ error: 'facts_pending' });
+      const view = await getOrder(c.merchant, order.orderNumber);
+      expect(view.status).toBe('at_wms');
+      expect(view.pendingFacts).toHaveLength(1);
+      expect(view.pendingFacts[0]).toMatchObject({ kind: 'shipmentReported', state: 'pending' });
+    } finally {
+      stack.relay.start();
+    }
+    // With Temporal: the shipment goes first, so the cancel is refused for the right reason.
+    const cancel = await app.request(`/api/ops/orders/${c.merchant.id}/${order.orderNumber}/cancel`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ reason: 'too late' }),
+    });
+    expect(cancel.status).toBe(409);
+    expect(((await cancel.json()) as { message: string }).message).toMatch(/shipped/);
   });
 });
 
@@ -1457,7 +1467,7 @@ describe('ops CLI', () => {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
-    if (server) await closeServer(server.server);
+    if (server) await server.stop(1000);
   });
 
   const ops = runOpsCaptured;

@@ -1,10 +1,11 @@
 /**
  * Every message an order workflow understands, defined once and shared by the workflow and its
- * callers. Facts that must never be lost are signals; requests that may be refused are updates
+ * callers. Facts that must never be lost arrive by one signal; requests that may be refused are updates
  * (with validators); reads are the `state` query.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderChanges, OrderState, ShipmentReport, StuckReason } from '../domain/order';
+import type { FactMessage } from '../domain/facts';
+import type { OrderChanges, OrderState, StuckReason } from '../domain/order';
 
 /** Every update carries the caller's deadline: a worker that only gets to it later refuses it. */
 export interface RequestEnvelope {
@@ -35,24 +36,11 @@ export interface RetryRequest extends RequestEnvelope {
 export const retryUpdate = defineUpdate<OrderState, [RetryRequest]>('retry');
 export const resendUpdate = defineUpdate<OrderState, [RequestEnvelope]>('resend');
 
-export interface ExportedFact {
-  /** Business key of the export page that served the order (duplicates carry the same key). */
-  exportKey: string;
-}
-export interface ConfirmationDeliveredFact {
-  shipmentKey: string;
-}
-
-export interface ExportRefusedFact {
-  exportKey: string;
-  reason: string;
-}
-
-export const exportedSignal = defineSignal<[ExportedFact]>('exported');
-/** The order was left out of an export page because ShipStation could not import it. */
-export const exportRefusedSignal = defineSignal<[ExportRefusedFact]>('exportRefused');
-export const shipmentReportedSignal = defineSignal<[ShipmentReport]>('shipmentReported');
-export const confirmationDeliveredSignal = defineSignal<[ConfirmationDeliveredFact]>('confirmationDelivered');
+/**
+ * Every fact reaches an order by this one signal, forwarded from the database by the fact relay
+ * (runtime/fact-relay.ts). Never refused; a repeat is recognised by its business key.
+ */
+export const factSignal = defineSignal<[FactMessage]>('fact');
 
 export const stateQuery = defineQuery<OrderState>('state');
 

@@ -31,15 +31,13 @@ import {
   applyCancel,
   applyConfirmationDelivered,
   applyDeliveryRejected,
-  applyExported,
-  applyExportRefused,
+  applyFact,
   applyHold,
   applyLateFact,
   applyMarkPaid,
   applyRelease,
   applyResend,
   applyRetry,
-  applyShipmentReported,
   applyStuck,
   applyUpdateOrder,
   checkCancel,
@@ -59,10 +57,8 @@ import { isTerminal, lineViews, STUCK_REASON_TEXT, type OrderContent, type Order
 import { describeDuration } from '../domain/dates';
 import {
   cancelUpdate,
-  confirmationDeliveredSignal,
   EXPIRED,
-  exportedSignal,
-  exportRefusedSignal,
+  factSignal,
   holdUpdate,
   markPaidUpdate,
   REFUSED,
@@ -71,7 +67,6 @@ import {
   releaseUpdate,
   resendUpdate,
   retryUpdate,
-  shipmentReportedSignal,
   stateQuery,
   updateOrderUpdate,
   type RequestEnvelope,
@@ -280,27 +275,14 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   });
   handleRequest(resendUpdate, checkResend, (s, _, at) => applyResend(s, at));
 
-  // Signal handlers never throw: a fact is recorded or recognised as a duplicate, nothing else.
-  setHandler(exportedSignal, async ({ exportKey }) => {
+  // The signal handler never throws: a fact is recorded or recognised as a repeat, nothing else.
+  setHandler(factSignal, async (message) => {
     if (!state) await ready();
-    if (applyExported(state!, now())) {
-      log.info('order served to ShipStation', { orderNumber: state!.orderNumber, exportKey });
-      changed();
+    const outcome = applyFact(state!, message, now());
+    if (message.kind !== 'confirmationDelivered') {
+      log.info('fact recorded', { orderNumber: state!.orderNumber, factId: message.factId, kind: message.kind, changed: outcome.changed, ...(outcome.shipment ? { shipment: outcome.shipment } : {}) });
     }
-  });
-  setHandler(exportRefusedSignal, async ({ reason }) => {
-    if (!state) await ready();
-    if (applyExportRefused(state!, reason, now())) changed();
-  });
-  setHandler(shipmentReportedSignal, async (report) => {
-    if (!state) await ready();
-    const outcome = applyShipmentReported(state!, report, now());
-    log.info('shipment reported', { orderNumber: state!.orderNumber, shipmentKey: report.shipmentKey, outcome });
-    if (outcome !== 'duplicate') changed();
-  });
-  setHandler(confirmationDeliveredSignal, async ({ shipmentKey }) => {
-    if (!state) await ready();
-    if (applyConfirmationDelivered(state!, shipmentKey, now())) changed();
+    if (outcome.changed) changed();
   });
 
   // ---- reopening a closed order ------------------------------------------------------------------

@@ -1,6 +1,7 @@
 /**
  * Ops API (admin token): find orders across merchants, act on one, bulk-retry stuck ones through a
- * durable workflow, and replay a stored ShipNotice. The CLI (`npm run ops -- orders ...`) uses it.
+ * durable workflow, replay a stored ShipNotice, and see, retry or discard facts that have not reached
+ * their order. The CLI (`npm run ops -- orders ...`) uses it.
  */
 import { createHash } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
@@ -9,6 +10,7 @@ import { and, eq } from 'drizzle-orm';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/client';
 import { findConfirmation } from '../../db/confirmations';
+import { discardFact, findFact, listFacts, makeFactDue, recordFacts } from '../../db/order-facts';
 import { findOrderById, findOrderByNumber, listOrders } from '../../db/orders';
 import { shipmentNotices } from '../../db/schema';
 import { parseDuration } from '../../domain/dates';
@@ -16,11 +18,12 @@ import { ORDER_STATUSES, STUCK_REASONS, type OrderState } from '../../domain/ord
 import { isBlankNoticeBody, mergeNoticeWithQuery, parseShipNotice, toShipmentReport } from '../../domain/shipstation/shipnotify';
 import type { BulkRetryReport } from '../../activities/bulk-retry';
 import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type RequestEnvelope } from '../../workflows/messages';
+import { FactsPendingError, type FactRelay } from '../../runtime/fact-relay';
 import { badRequest, conflict, notFound } from '../errors';
 import type { OrderGateway } from '../order-gateway';
 import { sendOrderRequest } from '../order-requests';
 import { text } from '../order-payload';
-import { orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
+import { factView, FactViewSchema, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
 import { errorResponses, json } from './common';
 
 const admin = { tags: ['ops'], security: [{ adminToken: [] }] };
@@ -38,12 +41,15 @@ const BulkRetryReportSchema = z
 
 const BulkRetryRunning = z.object({ workflowId: z.string(), status: z.literal('running') }).openapi('BulkRetryRunning');
 
+/** How long an ops call waits for facts it forwards at once (replay, retry) before leaving them to the relay. */
+const FACT_WAIT_MS = 10_000;
 /** How long a bulk-retry request waits for the report before answering 202 with the workflow id. */
 const BULK_WAIT_MS = 20_000;
 
 export interface OpsDeps {
   db: Db;
   gateway: OrderGateway;
+  relay: FactRelay;
   temporal: Client;
   taskQueue: string;
   namespace: string;
@@ -51,7 +57,7 @@ export interface OpsDeps {
 }
 
 export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
-  const { db, gateway, temporal } = deps;
+  const { db, gateway, relay, temporal } = deps;
   const uiLink = (workflowId: string) => `${deps.temporalUiUrl}/namespaces/${encodeURIComponent(deps.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   const existing = async (merchant: string, orderNumber: string) => {
     const record = await findOrderByNumber(db, merchant, orderNumber);
@@ -59,6 +65,16 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
     return record;
   };
 
+  /** Forwards an order's pending facts now; false when they stay pending (the relay keeps trying). */
+  const deliverNow = async (orderId: string): Promise<boolean> => {
+    try {
+      await relay.deliverOrder(orderId, Date.now() + FACT_WAIT_MS);
+      return true;
+    } catch (error) {
+      if (error instanceof FactsPendingError) return false;
+      throw error;
+    }
+  };
   app.openapi(
     createRoute({
       ...admin,
@@ -204,7 +220,18 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
       path: '/shipments/{id}/replay',
       summary: 'Re-run a stored ShipNotice through the same idempotent path (unmatched units are matched against the order as it is now)',
       request: { params: z.object({ id: z.string().regex(/^\d{1,15}$/) }) },
-      responses: { 200: json(z.object({ id: z.string(), orderNumber: z.string(), replayed: z.literal(true) }), 'Replayed'), ...errorResponses },
+      responses: {
+        200: json(
+          z.object({
+            id: z.string(),
+            orderNumber: z.string(),
+            replayed: z.literal(true),
+            delivered: z.boolean().openapi({ description: 'false: stored, and forwarded to the order as soon as it can be (see the order\'s pendingFacts)' }),
+          }),
+          'Replayed',
+        ),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -231,11 +258,84 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
       const { report, details } = toShipmentReport(mergeNoticeWithQuery(notice, query), shipment.shipmentKey);
       const record = await findOrderById(db, shipment.orderId);
       if (!record) throw notFound(`order ${shipment.orderNumber} is gone`);
-      await gateway.reportShipment(
-        { merchantId: record.order.merchantId, orderNumber: record.order.orderNumber, orderId: record.order.orderId },
-        { ...report, details, reportedVia: 'replay' },
-      );
-      return c.json({ id, orderNumber: shipment.orderNumber, replayed: true as const }, 200);
+      // The same path as the notice took: stored (a replay is never collapsed with the original), then forwarded.
+      await recordFacts(db, [{ orderId: record.order.orderId, fact: { kind: 'shipmentReported', report: { ...report, details, reportedVia: 'replay' } }, via: 'replay' }]);
+      const delivered = await deliverNow(record.order.orderId);
+      return c.json({ id, orderNumber: shipment.orderNumber, replayed: true as const, delivered }, 200);
+    },
+  );
+
+  const FactParams = z.object({ id: z.string().regex(/^\d{1,15}$/, { message: 'a fact id' }) });
+  const OpsFactSchema = FactViewSchema.extend({ merchantId: z.string(), orderNumber: z.string() });
+
+  app.openapi(
+    createRoute({
+      ...admin,
+      method: 'get',
+      path: '/facts',
+      summary: 'Facts reported for orders, newest first: by default those still waiting to reach their order',
+      request: {
+        query: z.object({
+          state: z.enum(['pending', 'delivered', 'not_needed', 'discarded']).default('pending'),
+          merchant: text(50).optional(),
+          before: z.string().regex(/^\d{1,15}$/).optional().openapi({ description: 'The last id of the previous page' }),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+        }),
+      },
+      responses: { 200: json(z.object({ facts: z.array(OpsFactSchema) }), 'Facts'), ...errorResponses },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const rows = await listFacts(db, { state: q.state, ...(q.merchant ? { merchantId: q.merchant } : {}), ...(q.before ? { before: Number(q.before) } : {}), limit: q.limit });
+      return c.json({ facts: rows.map((r) => ({ ...factView(r.fact), merchantId: r.merchantId, orderNumber: r.orderNumber })) }, 200);
+    },
+  );
+
+  const pendingFact = async (id: string) => {
+    const fact = await findFact(db, Number(id));
+    if (!fact) throw notFound(`no fact ${id}`);
+    if (fact.state !== 'pending') throw conflict(`fact ${id} is ${fact.state.replace('_', ' ')}; only a pending fact can be retried or discarded`);
+    return fact;
+  };
+
+  app.openapi(
+    createRoute({
+      ...admin,
+      method: 'post',
+      path: '/facts/{id}/retry',
+      summary: "Deliver a pending fact now (with its order's older pending facts first), whatever its backoff",
+      request: { params: FactParams },
+      responses: { 200: json(z.object({ delivered: z.boolean(), fact: FactViewSchema }), 'Tried; the fact as it now is'), ...errorResponses },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const fact = await pendingFact(id);
+      await makeFactDue(db, fact.id);
+      const delivered = await deliverNow(fact.orderId);
+      return c.json({ delivered, fact: factView((await findFact(db, fact.id))!) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      ...admin,
+      method: 'post',
+      path: '/facts/{id}/discard',
+      summary: 'Give up on a pending fact that cannot be delivered (the reason is kept); later facts of its order go ahead',
+      request: {
+        params: FactParams,
+        body: { content: { 'application/json': { schema: z.object({ reason: text(500).min(1) }).strict() } }, required: true },
+      },
+      responses: { 200: json(FactViewSchema, 'Discarded'), ...errorResponses },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { reason } = c.req.valid('json');
+      await pendingFact(id);
+      const discarded = await discardFact(db, Number(id), reason);
+      if (!discarded) throw conflict(`fact ${id} was settled meanwhile; nothing discarded`);
+      relay.kick();
+      return c.json(factView(discarded), 200);
     },
   );
 

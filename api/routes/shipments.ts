@@ -8,7 +8,8 @@ import { findShipmentToAck, listConfirmations } from '../../db/confirmations';
 import { requireMerchant, type AuthDeps, type MerchantEnv } from '../auth';
 import { badRequest, notFound } from '../errors';
 import type { ApiMetrics } from '../metrics';
-import type { OrderGateway } from '../order-gateway';
+import { recordFacts } from '../../db/order-facts';
+import type { FactRelay } from '../../runtime/fact-relay';
 import { errorResponses, json } from './common';
 
 export const ConfirmationSchema = z
@@ -34,7 +35,7 @@ export const ConfirmationSchema = z
 const secured = { security: [{ merchantKey: [] }], tags: ['shipments'] };
 const Cursor = z.string().regex(/^\d{1,15}$/, { message: 'a cursor this API returned' });
 
-export function shipmentRoutes(db: Db, gateway: OrderGateway, metrics: ApiMetrics, auth: AuthDeps, app: OpenAPIHono<MerchantEnv>) {
+export function shipmentRoutes(db: Db, relay: FactRelay, metrics: ApiMetrics, auth: AuthDeps, app: OpenAPIHono<MerchantEnv>) {
   app.use('*', requireMerchant(auth));
 
   app.openapi(
@@ -77,11 +78,10 @@ export function shipmentRoutes(db: Db, gateway: OrderGateway, metrics: ApiMetric
       const confirmation = await findShipmentToAck(db, merchantId, Number(id));
       if (!confirmation) throw notFound(`no shipment ${id}`);
       if (!confirmation.acked) {
-        await gateway.confirmationDelivered(
-          { merchantId, orderNumber: confirmation.orderNumber, orderId: confirmation.orderId },
-          { shipmentKey: confirmation.shipmentKey },
-        );
-        metrics.confirmationAcked();
+        // Durable once stored (a repeated ack is stored once); the relay forwards it to the order.
+        const stored = await recordFacts(db, [{ orderId: confirmation.orderId, fact: { kind: 'confirmationDelivered', shipmentKey: confirmation.shipmentKey }, via: 'pickup ack' }]);
+        relay.kick();
+        if (stored) metrics.confirmationAcked();
       }
       return c.json({ id, acked: true as const }, 200);
     },

@@ -14,29 +14,30 @@ import {
   findConnectionForLogin,
   loadExportPage,
   logConnectionRequest,
-  storeNotice,
   upgradePasswordDigest,
   type RequestLogEntry,
 } from '../../db/connections';
+import { recordFacts, recordNotice, type NewFact } from '../../db/order-facts';
 import { contentFromRows, storable, toIso } from '../../db/orders';
 import { orders, type ConnectionRow } from '../../db/schema';
 import { matchStoredDigest, type SecretDigest } from '../../db/secret-digest';
-import type { OrderStatus } from '../../domain/order';
+import { orderWorkflowId, type OrderStatus } from '../../domain/order';
 import { exportWindow } from '../../domain/shipstation/dates';
 import { buildExportDocument, importProblem, type ExportOrder } from '../../domain/shipstation/export-xml';
 import { isBlankNoticeBody, mergeNoticeWithQuery, orderReferences, parseShipNotice, shipmentKeyFor, toShipmentReport, type NoticeQuery, type ShipNotice } from '../../domain/shipstation/shipnotify';
 import type { Config } from '../../runtime/config';
+import type { FactRelay } from '../../runtime/fact-relay';
 import { addLogContext } from '../../runtime/log-context';
 import type { Logger } from '../../runtime/logger';
 import type { CredentialThrottle } from '../credential-throttle';
 import { isDatabaseUnavailable } from '../errors';
 import type { ApiMetrics } from '../metrics';
-import { NoWorkerError, TemporalUnavailableError, type OrderGateway } from '../order-gateway';
 import { DRY_RUN_HEADER, maskedQuery, queryParam, readCredentials } from './credentials';
 
 export interface ShipStationDeps {
   db: Db;
-  gateway: OrderGateway;
+  /** Forwards the facts these calls store to their orders; no call here waits on Temporal. */
+  relay: FactRelay;
   settings: Config['shipstation'];
   logger: Logger;
   metrics: ApiMetrics;
@@ -52,8 +53,6 @@ interface Outcome {
   body: string;
   contentType?: string;
   headers?: Record<string, string>;
-  /** A write that belongs with this answer, done beside the request log entry (not one after the other). */
-  keep?: () => Promise<void>;
   log: Omit<RequestLogEntry, 'status' | 'durationMs' | 'action'> & { action?: string };
 }
 
@@ -68,7 +67,7 @@ const text = (status: Outcome['status'], body: string, log: Outcome['log'] = {},
 const MAX_CLOCK_SKEW_MS = 15 * 60_000;
 
 export function shipstationRoutes(deps: ShipStationDeps) {
-  const { db, gateway, settings, logger, metrics, secretDigest, throttle } = deps;
+  const { db, relay, settings, logger, metrics, secretDigest, throttle } = deps;
   const app = new Hono();
   /** What an unknown username's password is checked against, so that costs what a wrong password does. */
   const noSuchConnection = secretDigest.digest('no such connection');
@@ -134,10 +133,9 @@ export function shipstationRoutes(deps: ShipStationDeps) {
       // The entry quotes the request (action, order number, the reason's echo of a bad value): made
       // storable, so a NUL sent by the caller cannot make the database refuse the whole entry.
       const entry = storable({ action: action || '(none)', ...outcome.log, status: outcome.status, durationMs });
-      const logged = logConnectionRequest(db, connection.id, entry).catch(
+      await logConnectionRequest(db, connection.id, entry).catch(
         (error: unknown) => logger.warn({ err: error, connection: connection.username }, 'could not write the connection request log'),
       );
-      await Promise.all([logged, outcome.keep?.()]);
     }
     logger.info({ action, status: outcome.status, ms: Math.round(durationMs), ...(outcome.log.error ? { error: outcome.log.error } : {}) }, 'shipstation');
     if (action === 'shipnotify') metrics.shipnotifyAnswered(outcome.status);
@@ -152,9 +150,9 @@ export function shipstationRoutes(deps: ShipStationDeps) {
   }
 
   function failure(error: unknown): Outcome {
-    // The gateway has already turned Temporal's failures into these; the database's are classified once, in errors.ts.
-    if (error instanceof NoWorkerError || error instanceof TemporalUnavailableError || isDatabaseUnavailable(error)) {
-      return text(503, 'the order service is unavailable; nothing was recorded, try again shortly', {}, { 'Retry-After': '30' });
+    // Only the database can make a ShipStation call fail: nothing here waits on Temporal.
+    if (isDatabaseUnavailable(error)) {
+      return text(503, 'the order database is unavailable; nothing was recorded, try again shortly', {}, { 'Retry-After': '30' });
     }
     logger.error({ err: error }, 'shipstation request failed');
     return text(500, 'internal error; it has been logged');
@@ -181,8 +179,10 @@ export function shipstationRoutes(deps: ShipStationDeps) {
     const records = await loadExportPage(db, snapshot.pageIds);
 
     const served: ExportOrder[] = [];
-    const marks: string[] = [];
-    const refused: { workflowId: string; reason: string; orderNumber: string }[] = [];
+    const exportKey = `${connection.username}:${snapshot.id}:${page}`;
+    /** What the page tells each order: served (ShipStation now has it) or left out. */
+    const facts: NewFact[] = [];
+    const refused: { reason: string; orderNumber: string }[] = [];
     for (const { order, lines } of records) {
       const exportOrder: ExportOrder = {
         ...contentFromRows(order, lines),
@@ -192,20 +192,21 @@ export function shipstationRoutes(deps: ShipStationDeps) {
       };
       const problem = importProblem(exportOrder);
       if (problem) {
-        refused.push({ workflowId: order.workflowId, reason: problem, orderNumber: order.orderNumber });
+        refused.push({ reason: problem, orderNumber: order.orderNumber });
+        facts.push({ orderId: order.orderId, fact: { kind: 'exportRefused', exportKey, reason: problem }, via: 'export' });
         continue;
       }
       served.push(exportOrder);
-      if (order.status === 'pending' || (order.status === 'on_hold' && order.heldFrom === 'pending')) marks.push(order.workflowId);
+      if (order.status === 'pending' || (order.status === 'on_hold' && order.heldFrom === 'pending')) {
+        facts.push({ orderId: order.orderId, fact: { kind: 'exported', exportKey }, via: 'export' });
+      }
     }
     // Durable before ShipStation gets the page: if this fails, ShipStation gets 503, not orders we forget.
-    if (!dryRun && (marks.length || refused.length)) {
-      await gateway.recordExportPage(`${snapshot.id}:${page}`, {
-        exportKey: `${connection.username}:${snapshot.id}:${page}`,
-        served: marks,
-        refused: refused.map(({ workflowId, reason }) => ({ workflowId, reason })),
-      });
+    if (!dryRun && facts.length) {
+      await recordFacts(db, facts);
+      relay.kick();
     }
+    const markedServed = facts.filter((f) => f.fact.kind === 'exported').length;
     return {
       status: 200,
       body: buildExportDocument(served, pages),
@@ -217,7 +218,7 @@ export function shipstationRoutes(deps: ShipStationDeps) {
           ...(dryRun ? { dryRun: true } : {}),
           pages,
           orders: served.length,
-          markedServed: marks.length,
+          markedServed,
           ...(refused.length ? { leftOut: refused.map((r) => `${r.orderNumber}: ${r.reason}`) } : {}),
           snapshot: snapshot.id,
           snapshotReused: snapshot.reused,
@@ -250,17 +251,14 @@ export function shipstationRoutes(deps: ShipStationDeps) {
     if (!order) {
       return text(404, named ? `order ${named} is not an order of this connection` : 'the notice names no order (order_number or OrderNumber)', { orderNumber: named });
     }
+    addLogContext({ orderNumber: order.orderNumber, workflowId: orderWorkflowId(order.merchantId, order.orderNumber) });
     const digest = notice ? createHash('sha256').update(body).digest('hex') : null;
     const shipmentKey = shipmentKeyFor(merged, digest, query);
     const { report, details } = toShipmentReport(merged, shipmentKey);
-    await gateway.reportShipment(
-      { merchantId: order.merchantId, orderNumber: order.orderNumber, orderId: order.orderId },
-      { ...report, details, reportedVia: 'shipnotify' },
-    );
-    // Kept for later replay once the fact is durable (a 503 leaves nothing behind). The shipment is
-    // recorded either way, so failing to keep the raw copy is logged, not answered as an error.
-    const keep = () =>
-      storeNotice(db, {
+    // The raw copy (for replay) and the fact, in one statement: the 200 means both are durable.
+    const stored = await recordNotice(
+      db,
+      {
         connectionId: connection.id,
         orderId: order.orderId,
         shipmentKey,
@@ -269,8 +267,12 @@ export function shipstationRoutes(deps: ShipStationDeps) {
         // The notice reader takes a NUL in text, which PostgreSQL cannot store: the copy is kept
         // without it (and replays as the same notice, less the NUL) rather than refused and lost.
         body: storable(body),
-      }).catch((error: unknown) => logger.warn({ err: error, connection: connection.username, shipmentKey }, 'could not keep the raw notice'));
-    return { ...text(200, 'OK', { orderNumber: order.orderNumber, detail: { shipmentKey, tracking: report.trackingNumber ?? null, ...(warnings.length ? { warnings } : {}) } }), keep };
+      },
+      { orderId: order.orderId, fact: { kind: 'shipmentReported', report: storable({ ...report, details, reportedVia: 'shipnotify' }) }, via: 'shipnotify' },
+    );
+    if (!stored) return text(404, `order ${named} is not an order of this connection`, { orderNumber: named });
+    relay.kick();
+    return text(200, 'OK', { orderNumber: order.orderNumber, detail: { shipmentKey, tracking: report.trackingNumber ?? null, ...(warnings.length ? { warnings } : {}) } });
   }
 
   /**

@@ -3,6 +3,10 @@ import { expect } from 'vitest';
 import type { TestStack } from './stack';
 
 export type TestApp = ReturnType<TestStack['app']>;
+/** Anything that answers a request the way `app.request` does (an app in-process, or fetch to a server). */
+export interface Requester {
+  request(path: string, init: RequestInit): Response | Promise<Response>;
+}
 
 export interface ApiResponse {
   status: number;
@@ -28,7 +32,7 @@ export interface CallOptions {
  * One request through `app.request`. Every answer is checked for what no caller may ever see: a stack
  * trace, or an error without a JSON `{error, message}` body.
  */
-export async function call(app: TestApp, method: string, path: string, options: CallOptions = {}): Promise<ApiResponse> {
+export async function call(app: Requester, method: string, path: string, options: CallOptions = {}): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
   let body: string | undefined = options.body;

@@ -11,6 +11,9 @@ import { createApp } from '../../api/app';
 import type { ThrottleSettings } from '../../api/credential-throttle';
 import { OrderGateway } from '../../api/order-gateway';
 import { createMerchant } from '../../db/merchants';
+import { recordFacts } from '../../db/order-facts';
+import type { OrderFact } from '../../domain/facts';
+import { FactRelay, FactsPendingError } from '../../runtime/fact-relay';
 import { SecretDigest } from '../../db/secret-digest';
 import type { OrderSettings } from '../../domain/lifecycle';
 import { loadConfig, type Config } from '../../runtime/config';
@@ -29,6 +32,8 @@ export interface TestStack {
   database: TestDatabase;
   client: Client;
   gateway: OrderGateway;
+  /** Forwards stored facts (started: it sweeps like an API process's). */
+  relay: FactRelay;
   taskQueue: string;
   settings: OrderSettings;
   worker: Worker | null;
@@ -40,6 +45,11 @@ export interface TestStack {
   startWorker(): Promise<void>;
   /** Stops the worker and waits until it has drained. */
   stopWorker(): Promise<void>;
+  /**
+   * Reports a fact the way the API's handlers do (stored, then forwarded by the relay) and waits until
+   * it has reached the order's workflow. Like any fact, it takes effect just after that.
+   */
+  sendFact(ref: { orderId: string }, fact: OrderFact): Promise<void>;
   /** A merchant of this suite: unique id, so workflow ids never collide across suites. */
   newMerchant(prefix?: string): Promise<{ id: string; apiKey: string }>;
   app(options?: {
@@ -74,7 +84,9 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
   const nativeConnection = await NativeConnection.connect({ address });
   const taskQueue = uniqueId('orders-test');
   const settings: OrderSettings = { ...LONG_SETTINGS, ...options.settings };
-  const gateway = new OrderGateway(client, { taskQueue, requestTimeoutMs: options.requestTimeoutMs ?? 10_000, orders: settings });
+  const silent = pino({ level: 'silent' });
+  const relay = new FactRelay(database.db, client, { taskQueue, orders: settings, logger: silent });
+  const gateway = new OrderGateway(client, relay, { taskQueue, requestTimeoutMs: options.requestTimeoutMs ?? 10_000, orders: settings });
 
   let run: Promise<void> | null = null;
   const secretDigestKey = randomBytes(32).toString('hex');
@@ -83,13 +95,14 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
     database,
     client,
     gateway,
+    relay,
     taskQueue,
     settings,
     worker: null,
     secretDigestKey,
     secretDigest,
     async startWorker() {
-      const worker = await createOrderWorker({ connection: nativeConnection, namespace, taskQueue, db: database.db, temporal: client, workflowBundlePath: inject('workflowBundlePath') });
+      const worker = await createOrderWorker({ connection: nativeConnection, namespace, taskQueue, db: database.db, temporal: client, relay, workflowBundlePath: inject('workflowBundlePath') });
       stack.worker = worker;
       run = worker.run();
     },
@@ -98,6 +111,19 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
       await run;
       stack.worker = null;
       run = null;
+    },
+    async sendFact(ref, fact) {
+      await recordFacts(database.db, [{ orderId: ref.orderId, fact, via: 'test' }]);
+      // As the relay would: again after a failed attempt (a suite loading its in-process stack hard can
+      // make one signal miss its deadline), until it is delivered.
+      for (const giveUpAt = Date.now() + 30_000; ; ) {
+        try {
+          return await relay.deliverOrder(ref.orderId, Date.now() + 10_000);
+        } catch (error) {
+          if (!(error instanceof FactsPendingError) || Date.now() > giveUpAt) throw error;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
     },
     async newMerchant(prefix = 'm') {
       const id = uniqueId(prefix);
@@ -109,6 +135,7 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
         db: database.db,
         temporal: client,
         gateway,
+        relay,
         adminToken: appOptions.adminToken ?? null,
         maxBodyBytes: appOptions.maxBodyBytes ?? 1_048_576,
         secretDigest,
@@ -116,16 +143,18 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
         ...(appOptions.trustProxyHops !== undefined ? { trustProxyHops: appOptions.trustProxyHops } : {}),
         shipstation: { ...loadConfig({}).shipstation, publicBaseUrl: 'http://connector.test', ...appOptions.shipstation },
         temporalSettings: { taskQueue, namespace, uiUrl: 'http://temporal-ui.test' },
-        logger: appOptions.logger ?? pino({ level: 'silent' }),
+        logger: appOptions.logger ?? silent,
       });
     },
     async close() {
+      await relay.stop();
       await stack.stopWorker();
       await nativeConnection.close();
       await connection.close();
       await database.close();
     },
   };
+  relay.start();
   await stack.startWorker();
   return stack;
 }

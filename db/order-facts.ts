@@ -1,0 +1,242 @@
+/**
+ * The durable path of facts (domain/facts.ts): every call that reports one writes it here, in the
+ * same statement as the rest of what the call records, and the relay (runtime/fact-relay.ts) claims,
+ * delivers and settles it.
+ *
+ * Per-order order: the insert locks the order's row (`for no key update`) before the fact's id is
+ * drawn, so facts of one order commit in id order and a relay taking "the order's oldest pending
+ * fact" never skips one that commits later. Several relays share the table: a fact is claimed with a
+ * lease in one short statement, delivered outside any transaction, then settled; only an order's
+ * oldest pending fact can be claimed, and only while no lease on it is live, so one order's facts go
+ * out one after another, whichever process sends them.
+ */
+import { and, asc, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import type { Db } from './client';
+import { orderFacts, orders, shipmentNotices, type FactState, type OrderFactRow } from './schema';
+import { factDedupeKey, type OrderFact } from '../domain/facts';
+
+export interface NewFact {
+  orderId: string;
+  fact: OrderFact;
+  /** Who reported it: shipnotify, export, pickup ack, replay... */
+  via: string;
+}
+
+const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as T[];
+
+/** The facts as one JSON parameter, in arrival order; orders not in the read model are left out. */
+function factInsert(facts: NewFact[], extraCte: SQL | null = null): SQL {
+  const values = facts.map((f, i) => ({ n: i, order_id: f.orderId, kind: f.fact.kind, fact: f.fact, dedupe_key: factDedupeKey(f.fact), via: f.via }));
+  const ids = [...new Set(facts.map((f) => f.orderId))];
+  return sql`
+    with targets as (
+      select ${orders.orderId} as order_id, ${orders.personalDataPurgedAt} as purged_at from ${orders}
+      where ${inArray(orders.orderId, ids)} order by ${orders.orderId} for no key update
+    )${extraCte ? sql`, ${extraCte}` : sql``}
+    insert into ${orderFacts} (order_id, kind, fact, dedupe_key, via)
+    select v.order_id, v.kind, v.fact, v.dedupe_key, v.via
+    from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as v(n int, order_id text, kind text, fact jsonb, dedupe_key text, via text)
+    join targets on targets.order_id = v.order_id
+    order by v.n
+    on conflict do nothing
+    returning id`;
+}
+
+/**
+ * Stores facts (a repeat under the same dedupe key is stored once). Returns how many are new. Facts
+ * of orders not in the read model are not stored (callers look the order up first).
+ */
+export async function recordFacts(db: Db, facts: NewFact[]): Promise<number> {
+  if (facts.length === 0) return 0;
+  return rowsOf(await db.execute(factInsert(facts))).length;
+}
+
+/**
+ * A shipment notice: its raw copy (kept for replay; a repeat only counts) and the fact it carries, in
+ * one statement, so the 200 ShipStation gets means both are durable. An order whose personal data was
+ * purged keeps no raw copy (it names the recipient); its fact is stored all the same.
+ */
+export async function recordNotice(
+  db: Db,
+  notice: { connectionId: string; orderId: string; shipmentKey: string; query: string; contentType: string | null; body: string },
+  fact: NewFact,
+): Promise<boolean> {
+  const keep = sql`kept as (
+    insert into ${shipmentNotices} (connection_id, order_id, shipment_key, query, content_type, body)
+    select ${notice.connectionId}, targets.order_id, ${notice.shipmentKey}, ${notice.query}, ${notice.contentType}, ${notice.body}
+    from targets where targets.purged_at is null
+    on conflict (connection_id, order_id, shipment_key) do update set times_received = ${shipmentNotices.timesReceived} + 1
+    returning 1
+  )`;
+  return rowsOf(await db.execute(factInsert([{ ...fact, orderId: notice.orderId }], keep))).length > 0;
+}
+
+export interface ClaimedFact {
+  id: number;
+  orderId: string;
+  merchantId: string;
+  orderNumber: string;
+  workflowId: string;
+  fact: OrderFact;
+  via: string;
+  receivedAt: string;
+  attempts: number;
+}
+
+/**
+ * Leases up to `limit` facts, each the oldest pending fact of its order, for `leaseMs`. Skips orders
+ * whose oldest fact is leased by someone else or (unless `ignoreBackoff`) waiting out its backoff. The
+ * lease conditions are checked again on the row being updated, so two relays never both take a fact.
+ */
+export async function claimFacts(db: Db, options: { limit: number; leaseMs: number; orderId?: string; ignoreBackoff?: boolean }): Promise<ClaimedFact[]> {
+  const ofOrder = options.orderId ? sql`and order_id = ${options.orderId}` : sql``;
+  const due = options.ignoreBackoff ? sql`` : sql`and next_attempt_at <= now()`;
+  const free = sql`(lease_until is null or lease_until < now())`;
+  const result = await db.execute(sql`
+    with heads as (
+      select id from (
+        select distinct on (order_id) id, lease_until, next_attempt_at from ${orderFacts}
+        where state = 'pending' ${ofOrder}
+        order by order_id, id
+      ) head
+      where ${free} ${due}
+      order by id limit ${options.limit}
+    ), claimed as (
+      update ${orderFacts} f set lease_until = now() + ${options.leaseMs} * interval '1 millisecond'
+      from heads where f.id = heads.id and f.state = 'pending' and (f.lease_until is null or f.lease_until < now())
+      returning f.id, f.order_id, f.fact, f.via, f.received_at, f.attempts
+    )
+    select c.id, c.order_id, c.fact, c.via, c.received_at, c.attempts, o.merchant_id, o.order_number, o.workflow_id
+    from claimed c join ${orders} o on o.order_id = c.order_id
+    order by c.id`);
+  return rowsOf<Record<string, unknown>>(result).map((r) => ({
+    id: Number(r.id),
+    orderId: String(r.order_id),
+    merchantId: String(r.merchant_id),
+    orderNumber: String(r.order_number),
+    workflowId: String(r.workflow_id),
+    fact: (typeof r.fact === 'string' ? JSON.parse(r.fact) : r.fact) as OrderFact,
+    via: String(r.via),
+    receivedAt: new Date(r.received_at as string | Date).toISOString(),
+    attempts: Number(r.attempts),
+  }));
+}
+
+const stillPending = (id: number) => and(eq(orderFacts.id, id), eq(orderFacts.state, 'pending'));
+
+/** The fact reached its order (or was not needed there); it leaves the work list. */
+export async function settleFact(db: Db, id: number, settled: { state: 'delivered'; outcome: 'signalled' | 'reopened'; runId?: string } | { state: 'not_needed' }): Promise<void> {
+  await db
+    .update(orderFacts)
+    .set({
+      state: settled.state,
+      settledAt: sql`now()`,
+      leaseUntil: null,
+      outcome: settled.state === 'delivered' ? settled.outcome : 'order closed',
+      reopenedRunId: settled.state === 'delivered' ? (settled.runId ?? null) : null,
+    })
+    .where(stillPending(id));
+}
+
+/** Delivering the fact failed: counted, with its reason, and not tried again before `retryInMs`. */
+export async function failFact(db: Db, id: number, error: string, retryInMs: number): Promise<void> {
+  await db
+    .update(orderFacts)
+    .set({
+      attempts: sql`${orderFacts.attempts} + 1`,
+      lastError: error.slice(0, 2000),
+      leaseUntil: null,
+      nextAttemptAt: sql`now() + ${retryInMs} * interval '1 millisecond'`,
+    })
+    .where(stillPending(id));
+}
+
+/** Gives a claimed fact back untried (Temporal was unreachable: not the fact's fault, no backoff of its own). */
+export async function releaseFact(db: Db, id: number, error: string): Promise<void> {
+  await db.update(orderFacts).set({ leaseUntil: null, lastError: error.slice(0, 2000) }).where(stillPending(id));
+}
+
+/** Makes a pending fact due now (ops "retry now"); returns false when it is not pending. */
+export async function makeFactDue(db: Db, id: number): Promise<OrderFactRow | null> {
+  const [row] = await db.update(orderFacts).set({ nextAttemptAt: sql`now()` }).where(stillPending(id)).returning();
+  return row ?? null;
+}
+
+/** Ops gave up on a fact that cannot be delivered: it leaves the work list, with the reason kept. */
+export async function discardFact(db: Db, id: number, reason: string): Promise<OrderFactRow | null> {
+  const [row] = await db
+    .update(orderFacts)
+    .set({ state: 'discarded', discardReason: reason, settledAt: sql`now()`, leaseUntil: null })
+    .where(stillPending(id))
+    .returning();
+  return row ?? null;
+}
+
+export async function hasPendingFacts(db: Db, orderId: string): Promise<boolean> {
+  const [row] = await db.select({ id: orderFacts.id }).from(orderFacts).where(and(eq(orderFacts.orderId, orderId), eq(orderFacts.state, 'pending'))).limit(1);
+  return row !== undefined;
+}
+
+export async function findFact(db: Db, id: number): Promise<OrderFactRow | null> {
+  const [row] = await db.select().from(orderFacts).where(eq(orderFacts.id, id));
+  return row ?? null;
+}
+
+/** Facts still waiting to reach this order, oldest first. */
+export async function pendingFactsOf(db: Db, orderId: string): Promise<OrderFactRow[]> {
+  return db.select().from(orderFacts).where(and(eq(orderFacts.orderId, orderId), eq(orderFacts.state, 'pending'))).orderBy(asc(orderFacts.id));
+}
+
+export interface FactListFilter {
+  state?: FactState;
+  merchantId?: string;
+  orderId?: string;
+  /** Ids below this one (keyset paging, newest first). */
+  before?: number;
+  limit: number;
+}
+
+/** Facts with their order's merchant and number, newest first. */
+export async function listFacts(db: Db, filter: FactListFilter) {
+  const conditions = [
+    filter.state ? eq(orderFacts.state, filter.state) : undefined,
+    filter.merchantId ? eq(orders.merchantId, filter.merchantId) : undefined,
+    filter.orderId ? eq(orderFacts.orderId, filter.orderId) : undefined,
+    filter.before !== undefined ? lt(orderFacts.id, filter.before) : undefined,
+  ].filter((c): c is SQL => c !== undefined);
+  return db
+    .select({ fact: orderFacts, merchantId: orders.merchantId, orderNumber: orders.orderNumber })
+    .from(orderFacts)
+    .innerJoin(orders, eq(orders.orderId, orderFacts.orderId))
+    .where(conditions.length ? and(...conditions) : undefined)
+    .orderBy(desc(orderFacts.id))
+    .limit(filter.limit);
+}
+
+export interface FactBacklog {
+  pending: number;
+  /** Pending facts whose last delivery attempt failed. */
+  failing: number;
+  oldestReceivedAt: string | null;
+}
+
+/** What the metrics and readiness report: how many facts wait, and since when. */
+export async function factBacklog(db: Db): Promise<FactBacklog> {
+  const [row] = await db
+    .select({
+      pending: sql<number>`count(*)`.mapWith(Number),
+      failing: sql<number>`count(*) filter (where ${orderFacts.lastError} is not null)`.mapWith(Number),
+      oldest: sql<string | null>`min(${orderFacts.receivedAt})`,
+    })
+    .from(orderFacts)
+    .where(eq(orderFacts.state, 'pending'));
+  return { pending: row?.pending ?? 0, failing: row?.failing ?? 0, oldestReceivedAt: row?.oldest ? new Date(row.oldest).toISOString() : null };
+}
+
+/** Settled facts older than the request-log retention; returns how many were deleted. */
+export async function purgeSettledFacts(db: Db, olderThanDays: number): Promise<number> {
+  const cutoff = new Date(Date.now() - olderThanDays * 86_400_000).toISOString();
+  const expired = db.delete(orderFacts).where(lt(orderFacts.settledAt, cutoff));
+  const result = await db.execute(sql`with expired as (${expired.getSQL()} returning 1) select count(*)::int as deleted from expired`);
+  return Number(rowsOf<{ deleted: number }>(result)[0]?.deleted ?? 0);
+}

@@ -1,0 +1,299 @@
+/**
+ * The fact relay: forwards every stored fact (db/order-facts.ts) to its order's workflow, at least
+ * once, oldest first per order. It runs in each API process, beside the handlers that store facts:
+ *
+ * - right after a commit the handler calls `kick()`, so a fact normally leaves within milliseconds;
+ * - a sweep every few seconds takes what was left behind (a process that died between commit and
+ *   forwarding, a fact backing off, another process's expired lease);
+ * - `deliverOrder()` sends one order's pending facts before a request is sent to that order, so a
+ *   cancel never overtakes a shipment ShipStation already reported.
+ *
+ * Two kinds of failure are kept apart. Temporal not answering at all (refused, unreachable, frozen)
+ * opens one circuit for every fact: nothing is counted against the facts, the relay probes the server
+ * every few seconds (at most SWEEP apart, so facts move within a minute of Temporal's return) and
+ * resumes on the first success. A fact that fails on its own (its order cannot be reopened, a payload
+ * the server refuses) gets a backoff of its own, stays pending with its last error for ops to retry or
+ * discard, and does not hold up other orders' facts.
+ *
+ * No database transaction is held across a Temporal call: a fact is claimed with a lease in one
+ * statement, delivered, then settled in another. A lease outlives every call's deadline, so a fact
+ * whose lease expired is no longer in flight anywhere.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Db } from '../db/client';
+import { claimFacts, failFact, hasPendingFacts, releaseFact, settleFact, type ClaimedFact } from '../db/order-facts';
+import { describeFact, reopensClosedOrder, type FactMessage } from '../domain/facts';
+import type { OrderSettings } from '../domain/lifecycle';
+import { factSignal } from '../workflows/messages';
+import type { orderWorkflow, OrderWorkflowInput } from '../workflows/order';
+import { MerchantIdKey, OrderNumberKey } from '../workflows/search-attributes';
+import type { Logger } from './logger';
+import { isTemporalUnreachable } from './temporal';
+
+/** Facts of this order are still on their way; the request was not sent (nothing changed). */
+export class FactsPendingError extends Error {}
+
+export type FactOutcome = 'signalled' | 'reopened' | 'not_needed';
+
+/** What the API's metrics count (the worker's relay reports nothing). */
+export interface FactRelayObserver {
+  settled(outcome: FactOutcome): void;
+  failed(): void;
+}
+
+export interface FactRelayOptions {
+  taskQueue: string;
+  /** Settings of a run that reopens a closed order (its merchant's deadlines are reapplied from the read model). */
+  orders: OrderSettings;
+  logger: Logger;
+  observer?: FactRelayObserver;
+  /** Deadline of each Temporal call. */
+  callTimeoutMs?: number;
+  /** How often leftovers are swept up, and the longest pause between probes of an unreachable Temporal. */
+  sweepMs?: number;
+  /** Facts claimed at once, and how many of them are in flight together. */
+  batch?: number;
+  lanes?: number;
+}
+
+const DEFAULTS = { callTimeoutMs: 5_000, sweepMs: 5_000, batch: 50, lanes: 8 };
+/** A fact's own backoff after a failure: 1 s doubling to 5 minutes. */
+const retryDelayMs = (attempts: number) => Math.min(1_000 * 2 ** Math.max(0, attempts - 1), 300_000);
+/** The circuit's probes: from 0.5 s, doubling, never further apart than the sweep. */
+const FIRST_PROBE_MS = 500;
+
+type Delivery = { ok: true; outcome: FactOutcome } | { ok: false; unreachable: boolean; error: string };
+
+export class FactRelay {
+  private readonly settings: Required<Omit<FactRelayOptions, 'observer'>> & { observer?: FactRelayObserver };
+  /** The pass under way, if any, and whether another was asked for meanwhile. */
+  private pass: Promise<void> | null = null;
+  private again = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private running = false;
+  /** Open while Temporal does not answer: no deliveries until a probe succeeds. */
+  private circuit: { open: false } | { open: true; since: number; nextProbeAt: number; delayMs: number; reason: string } = { open: false };
+
+  constructor(
+    private readonly db: Db,
+    private readonly temporal: Client,
+    options: FactRelayOptions,
+  ) {
+    this.settings = { ...DEFAULTS, ...options };
+  }
+
+  /** Starts sweeping; until then (and after stop) only deliverOrder() sends anything. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.sweepTimer = setInterval(() => this.kick(), this.settings.sweepMs);
+    this.sweepTimer.unref();
+    this.kick();
+  }
+
+  /** Facts were just committed: forward them now (a pass under way runs once more). */
+  kick(): void {
+    if (!this.running) return;
+    if (this.pass) {
+      this.again = true;
+      return;
+    }
+    this.pass = this.run().finally(() => {
+      this.pass = null;
+      if (this.again && this.running) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  /** Stops the timers and waits for the pass under way; leased facts are swept up by another process later. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.sweepTimer = this.probeTimer = null;
+    await this.idle();
+  }
+
+  /** Resolves once no pass is running (tests wait for the relay's bookkeeping to settle). */
+  async idle(): Promise<void> {
+    while (this.pass) await this.pass;
+  }
+
+  /** Whether Temporal answered the relay's last call (for /readyz and the console). */
+  get temporalState(): { reachable: true } | { reachable: false; since: string; reason: string } {
+    return this.circuit.open ? { reachable: false, since: new Date(this.circuit.since).toISOString(), reason: this.circuit.reason } : { reachable: true };
+  }
+
+  /**
+   * Delivers every pending fact of one order, oldest first, before a request is sent to it. Throws
+   * FactsPendingError when one cannot be delivered by `deadline` (Temporal unreachable, the fact
+   * failing, or another process still holding it): then the request must not be sent.
+   */
+  async deliverOrder(orderId: string, deadline: number): Promise<void> {
+    while (await hasPendingFacts(this.db, orderId)) {
+      const [fact] = await claimFacts(this.db, { limit: 1, leaseMs: this.leaseMs(), orderId, ignoreBackoff: true });
+      if (fact) {
+        const delivery = await this.deliver(fact, deadline);
+        if (!delivery.ok) {
+          throw new FactsPendingError(`a fact reported earlier for this order could not be delivered yet (${delivery.error}); nothing changed, try again shortly`);
+        }
+        continue;
+      }
+      // Another process is delivering it right now: wait for it, within the caller's deadline.
+      if (Date.now() >= deadline) throw new FactsPendingError('a fact reported earlier for this order is still being delivered; nothing changed, try again shortly');
+      await sleep(50);
+    }
+  }
+
+  /** One sweep: claim the due head of every order, deliver, repeat until nothing is due. */
+  private async run(): Promise<void> {
+    try {
+      for (;;) {
+        if (!this.running) return;
+        if (this.circuit.open && !(await this.probe())) return;
+        const facts = await claimFacts(this.db, { limit: this.settings.batch, leaseMs: this.leaseMs() });
+        if (facts.length === 0) return;
+        const deliveries = await inLanes(facts, this.settings.lanes, (fact) => this.deliver(fact, Date.now() + this.settings.callTimeoutMs));
+        if (deliveries.some((d) => !d.ok && d.unreachable)) return; // the circuit is open; the probe timer resumes
+      }
+    } catch (error) {
+      // The database is unreachable: the sweep timer tries again.
+      this.settings.logger.warn({ err: error }, 'fact relay: could not read the pending facts');
+    }
+  }
+
+  /** Sends one claimed fact and settles it; never throws. */
+  private async deliver(fact: ClaimedFact, deadline: number): Promise<Delivery> {
+    let delivery: Delivery;
+    try {
+      const { outcome, runId } = await this.send(fact, Math.min(deadline, Date.now() + this.settings.callTimeoutMs));
+      await settleFact(this.db, fact.id, outcome === 'not_needed' ? { state: 'not_needed' } : { state: 'delivered', outcome, ...(runId ? { runId } : {}) });
+      this.closeCircuit();
+      this.settings.observer?.settled(outcome);
+      if (outcome === 'reopened') this.settings.logger.info({ factId: fact.id, orderNumber: fact.orderNumber, runId }, 'fact reopened its closed order');
+      return { ok: true, outcome };
+    } catch (error) {
+      delivery = { ok: false, unreachable: isTemporalUnreachable(error), error: describeError(error) };
+    }
+    try {
+      if (delivery.unreachable) {
+        await releaseFact(this.db, fact.id, `Temporal unreachable: ${delivery.error}`);
+        this.openCircuit(delivery.error);
+      } else {
+        const retryInMs = retryDelayMs(fact.attempts + 1);
+        await failFact(this.db, fact.id, delivery.error, retryInMs);
+        this.settings.observer?.failed();
+        this.settings.logger.warn(
+          { factId: fact.id, orderNumber: fact.orderNumber, merchant: fact.merchantId, fact: describeFact(fact.fact), attempts: fact.attempts + 1, retryInMs, error: delivery.error },
+          'fact not delivered; it stays pending and is retried',
+        );
+      }
+    } catch (error) {
+      // Could not record the failure either: the lease expires and the fact is tried again.
+      this.settings.logger.warn({ err: error, factId: fact.id }, 'fact relay: could not record a failed delivery');
+    }
+    return delivery;
+  }
+
+  /** A signal to the running order; a closed one is reopened for facts it must record. */
+  private async send(fact: ClaimedFact, deadline: number): Promise<{ outcome: FactOutcome; runId?: string }> {
+    const message: FactMessage = { ...fact.fact, factId: String(fact.id), receivedAt: fact.receivedAt };
+    return this.temporal.withDeadline(deadline, async () => {
+      try {
+        await this.temporal.workflow.getHandle(fact.workflowId).signal(factSignal, message);
+        return { outcome: 'signalled' as const };
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+      if (!reopensClosedOrder(fact.fact)) return { outcome: 'not_needed' as const };
+      // The order is in the read model (the fact references its row), so the new run can rebuild it.
+      const input: OrderWorkflowInput = { kind: 'reopen', merchantId: fact.merchantId, orderNumber: fact.orderNumber, orderId: fact.orderId, settings: this.settings.orders };
+      const handle = await this.temporal.workflow.signalWithStart<typeof orderWorkflow, [FactMessage]>('orderWorkflow', {
+        workflowId: fact.workflowId,
+        taskQueue: this.settings.taskQueue,
+        args: [input],
+        signal: factSignal,
+        signalArgs: [message],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        typedSearchAttributes: [
+          { key: MerchantIdKey, value: fact.merchantId },
+          { key: OrderNumberKey, value: fact.orderNumber },
+        ],
+        staticSummary: `Order ${fact.orderNumber} (${fact.merchantId}), reopened by a late message`,
+      });
+      return { outcome: 'reopened' as const, runId: handle.signaledRunId };
+    });
+  }
+
+  /** Two calls (signal, then signal-with-start) must fit in a lease, with room to settle. */
+  private leaseMs(): number {
+    return this.settings.callTimeoutMs * 3;
+  }
+
+  private openCircuit(reason: string) {
+    const now = Date.now();
+    if (!this.circuit.open) {
+      this.settings.logger.warn({ reason }, 'fact relay: Temporal is unreachable; facts stay stored and are forwarded once it answers');
+      this.circuit = { open: true, since: now, nextProbeAt: now + FIRST_PROBE_MS, delayMs: FIRST_PROBE_MS, reason };
+    } else {
+      const delayMs = Math.min(this.circuit.delayMs * 2, this.settings.sweepMs);
+      this.circuit = { ...this.circuit, nextProbeAt: now + delayMs, delayMs, reason };
+    }
+    this.scheduleProbe();
+  }
+
+  private closeCircuit() {
+    if (!this.circuit.open) return;
+    this.settings.logger.info({ unreachableForMs: Date.now() - this.circuit.since }, 'fact relay: Temporal answers again; forwarding the facts stored meanwhile');
+    this.circuit = { open: false };
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+  }
+
+  private scheduleProbe() {
+    if (!this.running || !this.circuit.open) return;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = setTimeout(() => this.kick(), Math.max(0, this.circuit.nextProbeAt - Date.now()));
+    this.probeTimer.unref();
+  }
+
+  /** While the circuit is open: is Temporal back? A cheap call, bounded like every other. */
+  private async probe(): Promise<boolean> {
+    if (!this.circuit.open) return true;
+    if (Date.now() < this.circuit.nextProbeAt) return false;
+    try {
+      await this.temporal.connection.withDeadline(Date.now() + this.settings.callTimeoutMs, () => this.temporal.workflowService.getSystemInfo({}));
+      this.closeCircuit();
+      return true;
+    } catch (error) {
+      this.openCircuit(describeError(error));
+      return false;
+    }
+  }
+}
+
+/** Runs `work` over `items` with at most `lanes` at once; results in item order. */
+async function inLanes<T, R>(items: T[], lanes: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await work(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, items.length) }, lane));
+  return results;
+}
+
+/** The message with its causes ("Failed to signal Workflow: 8 RESOURCE_EXHAUSTED: ..."): the outer one alone says little. */
+function describeError(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message && !parts.includes(message)) parts.push(message);
+  }
+  return parts.join(': ');
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
