@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { FactsPendingError } from '../runtime/fact-relay';
+import { isTemporalUnreachable } from '../runtime/temporal';
 import { AcceptedNotProjectedError, NoWorkerError, OrderClosedError, RequestRefusedError, TemporalUnavailableError } from './order-gateway';
 
 export interface FieldProblem {
@@ -48,7 +49,7 @@ function toApiError(error: unknown): ApiError | null {
   if (error instanceof OrderClosedError) return conflict(error.message);
   if (error instanceof FactsPendingError) return new ApiError(503, 'facts_pending', error.message, undefined, { 'Retry-After': '5' });
   if (error instanceof NoWorkerError) return new ApiError(503, 'no_worker', error.message, undefined, { 'Retry-After': '5' });
-  if (error instanceof TemporalUnavailableError) {
+  if (error instanceof TemporalUnavailableError || isTemporalUnreachable(error)) {
     return new ApiError(503, 'temporal_unavailable', 'Temporal is unreachable; nothing changed, try again shortly', undefined, { 'Retry-After': '5' });
   }
   if (isDatabaseUnavailable(error)) {

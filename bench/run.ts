@@ -54,7 +54,7 @@ function parse(argv: string[]) {
     orders,
     exportSizes: quick ? [1_000] : [1_000, 10_000, 100_000],
     notices: quick ? 100 : 500,
-    senders: 50,
+    senders: [50, 200],
     openOrders: quick ? 200 : 10_000,
     concurrency: 16,
     quick,

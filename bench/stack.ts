@@ -10,10 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { serve, type ServerType } from '@hono/node-server';
 import pino from 'pino';
 import { ApiMetrics } from '../api/metrics';
-import { startApiServer, type ApiServer } from '../api/server';
+import { closeServer, startApiServer, type ApiServer } from '../api/server';
 import { openDatabase, type Database } from '../db/client';
+import { SecretDigest } from '../db/secret-digest';
 import { migrateDatabase } from '../db/migrate';
 import { loadConfig } from '../runtime/config';
 import { freePort, PROJECT_ROOT, startDevServer, type RunningDevServer } from '../runtime/temporal-cli';
@@ -21,6 +23,7 @@ import { PRODUCTION_COMMANDS, startProcess, Teardown, type RunningProcess } from
 import { createScratchDatabase } from '../test/support/scratch-database';
 import { createOrderWorker } from '../worker';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { noticeFloorApp, prepareFloorTable } from './floor/notice-server';
 import { cpuSecondsOf, postgresCpuSeconds } from './stats';
 
 export type DatabaseKind = 'postgres' | 'pglite';
@@ -44,6 +47,11 @@ export interface BenchStack {
   cpuSeconds(): Record<string, number>;
   /** The fraction of what the stack logs that is kept for the report (errors). */
   errors: () => string[];
+  /**
+   * Starts the shipnotify floor (bench/floor/notice-server.ts) on the stack's database and key: its
+   * own process beside the API's on PostgreSQL, in the bench process with PGlite (as the API there).
+   */
+  startNoticeFloor(): Promise<{ url: string; pid: number; stop(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -161,8 +169,24 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
       children.push(api);
       await api.waitForOutput('API listening', 60_000);
       const errorLines = () => children.flatMap((c) => c.output().split('\n').filter((l) => /"level":(50|60)/.test(l)));
-      const processes = { api: api.child.pid!, worker: worker.child.pid! };
-      return { ...base, database, processes, cpuSeconds: cpuOf(processes), errors: errorLines };
+      const processes: Record<string, number> = { api: api.child.pid!, worker: worker.child.pid! };
+      const startNoticeFloor = async () => {
+        const port = await freePort();
+        const floor = startProcess([process.execPath, '--import', 'tsx', 'bench/floor/notice-server.ts'], { ...env, DATABASE_URL: databaseUrl, PORT: String(port) }, { outputFile: path.join(workDir, 'floor.log') });
+        children.push(floor);
+        await floor.waitForOutput('floor listening', 60_000);
+        processes.floor = floor.child.pid!;
+        return {
+          url: `http://127.0.0.1:${port}`,
+          pid: floor.child.pid!,
+          stop: async () => {
+            floor.child.kill('SIGTERM');
+            await floor.exit;
+            delete processes.floor;
+          },
+        };
+      };
+      return { ...base, database, processes, cpuSeconds: cpuOf(processes), errors: errorLines, startNoticeFloor };
     }
 
     // PGlite: one process holds the database, so the worker and the API run here.
@@ -185,10 +209,19 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
     });
     const errors: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
-    const api: ApiServer = await startApiServer({ config, db: database.db, temporal, logger, metrics: new ApiMetrics() });
+    const secretDigest = new SecretDigest(env.SECRET_DIGEST_KEY);
+    const api: ApiServer = await startApiServer({ config, db: database.db, temporal, logger, metrics: new ApiMetrics(), secretDigest });
     teardown.add(() => api.stop(5_000));
+    const startNoticeFloor = async () => {
+      await prepareFloorTable(database.db);
+      const port = await freePort();
+      const server = await new Promise<ServerType>((resolve) => {
+        const started = serve({ fetch: noticeFloorApp(database.db, secretDigest).fetch, port, hostname: '127.0.0.1' }, () => resolve(started));
+      });
+      return { url: `http://127.0.0.1:${port}`, pid: process.pid, stop: () => closeServer(server, 1000).then(() => undefined) };
+    };
     // The worker and API share the bench process here: their CPU is in "bench".
-    return { ...base, database, processes: { 'api+worker (bench process)': process.pid }, cpuSeconds: cpuOf({}), errors: () => errors };
+    return { ...base, database, processes: { 'api+worker (bench process)': process.pid }, cpuSeconds: cpuOf({}), errors: () => errors, startNoticeFloor };
   } catch (error) {
     await stop();
     throw error;

@@ -6,9 +6,9 @@ export interface BenchOptions {
   orders: number;
   /** Read-model sizes for the export scenario. */
   exportSizes: number[];
-  /** Notices in the shipnotify scenario, and how many senders at once. */
+  /** Notices in the shipnotify scenario, and how many senders at once (one round per count). */
   notices: number;
-  senders: number;
+  senders: number[];
   /** Open order workflows for the worker-memory figure. */
   openOrders: number;
   /** Requests in flight at once when the bench drives the API. */

@@ -1,6 +1,6 @@
 /** ShipStation connections, their export snapshots and request log (owned by the API). Raw notices are kept with their fact: db/order-facts.ts. */
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, exists, gt, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, exists, gt, gte, inArray, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client';
 import { clearFailuresWhen, type FailurePair } from './credential-failures';
 import { lockForExport, recordServedWindow } from './export-windows';
@@ -250,6 +250,23 @@ export async function logConnectionRequest(db: Db, connectionId: string, entry: 
     with logged as (${insert.getSQL()})
     update ${connections} set ${sql.identifier(column.name)} = now()
     where ${connections.id} = ${connectionId} and (${column} is null or ${column} < now() - ${LAST_CALL_RESOLUTION})`);
+}
+
+/**
+ * The log entry of a shipnotify call whose notice is stored, as CTEs of the statement that stores it
+ * (db/order-facts.ts recordNotice): the notice, its fact and its log entry commit together, in one
+ * round trip. Reads the order from that statement's `targets` CTE; writes nothing when it is empty
+ * (the call is then answered 404 and logged the usual way).
+ */
+export function noticeLogCtes(connectionId: string, entry: Omit<RequestLogEntry, 'action' | 'orderNumber' | 'status'>): SQL {
+  const column = connections.lastShipnotifyAt;
+  return sql`logged as (
+      insert into ${connectionRequests} (connection_id, action, order_number, status, duration_ms, detail)
+      select ${connectionId}, 'shipnotify', targets.order_number, 200, ${Math.round(entry.durationMs)}, ${entry.detail ? JSON.stringify(entry.detail) : null}::jsonb from targets
+    ), touched as (
+      update ${connections} set ${sql.identifier(column.name)} = now()
+      where ${connections.id} = ${connectionId} and exists (select 1 from targets) and (${column} is null or ${column} < now() - ${LAST_CALL_RESOLUTION})
+    )`;
 }
 
 export async function readConnectionLog(db: Db, connectionId: string, limit: number) {

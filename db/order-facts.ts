@@ -25,14 +25,14 @@ export interface NewFact {
 const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as T[];
 
 /** The facts as one JSON parameter, in arrival order; orders not in the read model are left out. */
-function factInsert(facts: NewFact[], extraCte: SQL | null = null): SQL {
+function factInsert(facts: NewFact[]): SQL {
   const values = facts.map((f, i) => ({ n: i, order_id: f.orderId, kind: f.fact.kind, fact: f.fact, dedupe_key: factDedupeKey(f.fact), via: f.via }));
   const ids = [...new Set(facts.map((f) => f.orderId))];
   return sql`
     with targets as (
       select ${orders.orderId} as order_id, ${orders.personalDataPurgedAt} as purged_at from ${orders}
       where ${inArray(orders.orderId, ids)} order by ${orders.orderId} for no key update
-    )${extraCte ? sql`, ${extraCte}` : sql``}
+    )
     insert into ${orderFacts} (order_id, kind, fact, dedupe_key, via)
     select v.order_id, v.kind, v.fact, v.dedupe_key, v.via
     from jsonb_to_recordset(${JSON.stringify(values)}::jsonb) as v(n int, order_id text, kind text, fact jsonb, dedupe_key text, via text)
@@ -51,24 +51,45 @@ export async function recordFacts(db: Db, facts: NewFact[]): Promise<number> {
   return rowsOf(await db.execute(factInsert(facts))).length;
 }
 
+/** Which order a notice is for: a condition on `orders` and, among several matches, the best first. */
+export interface NoticeTarget {
+  where: SQL;
+  rank: SQL;
+}
+
 /**
- * A shipment notice: its raw copy (kept for replay; a repeat only counts) and the fact it carries, in
- * one statement, so the 200 ShipStation gets means both are durable. An order whose personal data was
- * purged keeps no raw copy (it names the recipient); its fact is stored all the same.
+ * A shipment notice, in one statement: finds its order (locked, as every fact insert locks it), keeps
+ * the raw copy (for replay; a repeat only counts) and stores the fact it carries, so the 200
+ * ShipStation gets means both are durable. An order whose personal data was purged keeps no raw copy
+ * (it names the recipient); its fact is stored all the same. Returns the order, or null when no
+ * order matches (nothing stored).
  */
 export async function recordNotice(
   db: Db,
-  notice: { connectionId: string; orderId: string; shipmentKey: string; query: string; contentType: string | null; body: string },
-  fact: NewFact,
-): Promise<boolean> {
-  const keep = sql`kept as (
-    insert into ${shipmentNotices} (connection_id, order_id, shipment_key, query, content_type, body)
-    select ${notice.connectionId}, targets.order_id, ${notice.shipmentKey}, ${notice.query}, ${notice.contentType}, ${notice.body}
-    from targets where targets.purged_at is null
-    on conflict (connection_id, order_id, shipment_key) do update set times_received = ${shipmentNotices.timesReceived} + 1
-    returning 1
-  )`;
-  return rowsOf(await db.execute(factInsert([{ ...fact, orderId: notice.orderId }], keep))).length > 0;
+  target: NoticeTarget,
+  notice: { connectionId: string; shipmentKey: string; query: string; contentType: string | null; body: string },
+  fact: Omit<NewFact, 'orderId'>,
+  /** More CTEs of the same statement, reading `targets` (the call's log entry: db/connections.ts noticeLogCtes). */
+  alsoWrite?: SQL,
+): Promise<{ orderId: string; orderNumber: string; merchantId: string } | null> {
+  const result = await db.execute(sql`
+    with targets as (
+      select ${orders.orderId} as order_id, ${orders.orderNumber} as order_number, ${orders.merchantId} as merchant_id, ${orders.personalDataPurgedAt} as purged_at
+      from ${orders} where ${target.where} order by ${target.rank} limit 1 for no key update
+    ), kept as (
+      insert into ${shipmentNotices} (connection_id, order_id, shipment_key, query, content_type, body)
+      select ${notice.connectionId}, targets.order_id, ${notice.shipmentKey}, ${notice.query}, ${notice.contentType}, ${notice.body}
+      from targets where targets.purged_at is null
+      on conflict (connection_id, order_id, shipment_key) do update set times_received = ${shipmentNotices.timesReceived} + 1
+      returning 1
+    ), stored as (
+      insert into ${orderFacts} (order_id, kind, fact, dedupe_key, via)
+      select targets.order_id, ${fact.fact.kind}, ${JSON.stringify(fact.fact)}::jsonb, ${factDedupeKey(fact.fact)}, ${fact.via} from targets
+      returning 1
+    )${alsoWrite ? sql`, ${alsoWrite}` : sql``}
+    select order_id, order_number, merchant_id from targets`);
+  const [row] = rowsOf<{ order_id: string; order_number: string; merchant_id: string }>(result);
+  return row ? { orderId: row.order_id, orderNumber: row.order_number, merchantId: row.merchant_id } : null;
 }
 
 export interface ClaimedFact {
@@ -124,36 +145,43 @@ export async function claimFacts(db: Db, options: { limit: number; leaseMs: numb
 
 const stillPending = (id: number) => and(eq(orderFacts.id, id), eq(orderFacts.state, 'pending'));
 
-/** The fact reached its order (or was not needed there); it leaves the work list. */
-export async function settleFact(db: Db, id: number, settled: { state: 'delivered'; outcome: 'signalled' | 'reopened'; runId?: string } | { state: 'not_needed' }): Promise<void> {
-  await db
-    .update(orderFacts)
-    .set({
-      state: settled.state,
-      settledAt: sql`now()`,
-      leaseUntil: null,
-      outcome: settled.state === 'delivered' ? settled.outcome : 'order closed',
-      reopenedRunId: settled.state === 'delivered' ? (settled.runId ?? null) : null,
-    })
-    .where(stillPending(id));
-}
+/** What became of one delivery attempt, as the relay records it. */
+export type FactSettlement =
+  /** Reached its order (a signal to the running order, or a new run of the closed one). */
+  | { id: number; result: 'delivered'; outcome: 'signalled' | 'reopened'; runId?: string }
+  /** An export mark for an order whose workflow has closed: a finished order does not need it. */
+  | { id: number; result: 'not_needed' }
+  /** Temporal did not answer: given back untried (not the fact's fault, no backoff of its own). */
+  | { id: number; result: 'released'; error: string }
+  /** Failed on its own: counted, with its reason, and not tried again before `retryInMs`. */
+  | { id: number; result: 'failed'; error: string; retryInMs: number };
 
-/** Delivering the fact failed: counted, with its reason, and not tried again before `retryInMs`. */
-export async function failFact(db: Db, id: number, error: string, retryInMs: number): Promise<void> {
-  await db
-    .update(orderFacts)
-    .set({
-      attempts: sql`${orderFacts.attempts} + 1`,
-      lastError: error.slice(0, 2000),
-      leaseUntil: null,
-      nextAttemptAt: sql`now() + ${retryInMs} * interval '1 millisecond'`,
-    })
-    .where(stillPending(id));
-}
-
-/** Gives a claimed fact back untried (Temporal was unreachable: not the fact's fault, no backoff of its own). */
-export async function releaseFact(db: Db, id: number, error: string): Promise<void> {
-  await db.update(orderFacts).set({ leaseUntil: null, lastError: error.slice(0, 2000) }).where(stillPending(id));
+/**
+ * Records a round of delivery attempts in one statement (a round is up to a batch of facts): each
+ * row is updated only while still pending, so a fact settled meanwhile by another relay stays as it is.
+ */
+export async function settleFacts(db: Db, settlements: FactSettlement[]): Promise<void> {
+  if (settlements.length === 0) return;
+  const rows = settlements.map((s) => ({
+    id: s.id,
+    result: s.result,
+    outcome: s.result === 'delivered' ? s.outcome : s.result === 'not_needed' ? 'order closed' : null,
+    run_id: s.result === 'delivered' ? (s.runId ?? null) : null,
+    error: s.result === 'released' || s.result === 'failed' ? s.error.slice(0, 2000) : null,
+    retry_ms: s.result === 'failed' ? s.retryInMs : null,
+  }));
+  await db.execute(sql`
+    update ${orderFacts} f set
+      state = case when x.result = 'delivered' then 'delivered' when x.result = 'not_needed' then 'not_needed' else 'pending' end,
+      settled_at = case when x.result in ('delivered', 'not_needed') then now() else null end,
+      outcome = x.outcome,
+      reopened_run_id = x.run_id,
+      lease_until = null,
+      last_error = case when x.result in ('released', 'failed') then x.error else f.last_error end,
+      attempts = f.attempts + case when x.result = 'failed' then 1 else 0 end,
+      next_attempt_at = case when x.result = 'failed' then now() + x.retry_ms * interval '1 millisecond' else f.next_attempt_at end
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id bigint, result text, outcome text, run_id text, error text, retry_ms int)
+    where f.id = x.id and f.state = 'pending'`);
 }
 
 /** Makes a pending fact due now (ops "retry now"); returns false when it is not pending. */

@@ -3,6 +3,9 @@
  * once, oldest first per order. It runs in each API process, beside the handlers that store facts:
  *
  * - right after a commit the handler calls `kick()`, so a fact normally leaves within milliseconds;
+ *   while this process is answering ShipStation calls (a burst of notices), a sweep holds back until
+ *   they are answered, for at most `maxDeferMs` (2 s): on two cores, forwarding and recording compete
+ *   with the answers for the CPU, and it is the answers ShipStation waits for;
  * - a sweep every few seconds takes what was left behind (a process that died between commit and
  *   forwarding, a fact backing off, another process's expired lease);
  * - `deliverOrder()` sends one order's pending facts before a request is sent to that order, so a
@@ -21,7 +24,7 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client';
-import { claimFacts, failFact, hasPendingFacts, releaseFact, settleFact, type ClaimedFact } from '../db/order-facts';
+import { claimFacts, hasPendingFacts, settleFacts, type ClaimedFact, type FactSettlement } from '../db/order-facts';
 import { describeFact, reopensClosedOrder, type FactMessage } from '../domain/facts';
 import type { OrderSettings } from '../domain/lifecycle';
 import { factSignal } from '../workflows/messages';
@@ -54,15 +57,15 @@ export interface FactRelayOptions {
   /** Facts claimed at once, and how many of them are in flight together. */
   batch?: number;
   lanes?: number;
+  /** How long a sweep may hold back while ShipStation calls are being answered (whileShipStationWaits). */
+  maxDeferMs?: number;
 }
 
-const DEFAULTS = { callTimeoutMs: 5_000, sweepMs: 5_000, batch: 50, lanes: 8 };
+const DEFAULTS = { callTimeoutMs: 5_000, sweepMs: 5_000, batch: 50, lanes: 8, maxDeferMs: 2_000 };
 /** A fact's own backoff after a failure: 1 s doubling to 5 minutes. */
 const retryDelayMs = (attempts: number) => Math.min(1_000 * 2 ** Math.max(0, attempts - 1), 300_000);
 /** The circuit's probes: from 0.5 s, doubling, never further apart than the sweep. */
 const FIRST_PROBE_MS = 500;
-
-type Delivery = { ok: true; outcome: FactOutcome } | { ok: false; unreachable: boolean; error: string };
 
 export class FactRelay {
   private readonly settings: Required<Omit<FactRelayOptions, 'observer'>> & { observer?: FactRelayObserver };
@@ -72,6 +75,9 @@ export class FactRelay {
   private sweepTimer: NodeJS.Timeout | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
   private running = false;
+  /** ShipStation calls this process is answering right now, and the sweeps waiting for them. */
+  private shipStationCalls = 0;
+  private readonly quietWaiters: (() => void)[] = [];
   /** Open while Temporal does not answer: no deliveries until a probe succeeds. */
   private circuit: { open: false } | { open: true; since: number; nextProbeAt: number; delayMs: number; reason: string } = { open: false };
 
@@ -111,6 +117,7 @@ export class FactRelay {
   /** Stops the timers and waits for the pass under way; leased facts are swept up by another process later. */
   async stop(): Promise<void> {
     this.running = false;
+    for (const wake of this.quietWaiters.splice(0)) wake();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.sweepTimer = this.probeTimer = null;
@@ -128,6 +135,20 @@ export class FactRelay {
   }
 
   /**
+   * ShipStation is waiting on this process while `work` runs: sweeps hold back (for at most
+   * `maxDeferMs` after they were asked for) until no such call is in flight, so a burst of notices
+   * is answered first and forwarded right after. Requests to an order never wait for this.
+   */
+  async whileShipStationWaits<T>(work: () => Promise<T>): Promise<T> {
+    this.shipStationCalls++;
+    try {
+      return await work();
+    } finally {
+      if (--this.shipStationCalls === 0) for (const wake of this.quietWaiters.splice(0)) wake();
+    }
+  }
+
+  /**
    * Delivers every pending fact of one order, oldest first, before a request is sent to it. Throws
    * FactsPendingError when one cannot be delivered by `deadline` (Temporal unreachable, the fact
    * failing, or another process still holding it): then the request must not be sent.
@@ -136,9 +157,9 @@ export class FactRelay {
     while (await hasPendingFacts(this.db, orderId)) {
       const [fact] = await claimFacts(this.db, { limit: 1, leaseMs: this.leaseMs(), orderId, ignoreBackoff: true });
       if (fact) {
-        const delivery = await this.deliver(fact, deadline);
-        if (!delivery.ok) {
-          throw new FactsPendingError(`a fact reported earlier for this order could not be delivered yet (${delivery.error}); nothing changed, try again shortly`);
+        const [settled] = await this.deliver([fact], deadline);
+        if (settled!.result !== 'delivered' && settled!.result !== 'not_needed') {
+          throw new FactsPendingError(`a fact reported earlier for this order could not be delivered yet (${settled!.error}); nothing changed, try again shortly`);
         }
         continue;
       }
@@ -150,14 +171,16 @@ export class FactRelay {
 
   /** One sweep: claim the due head of every order, deliver, repeat until nothing is due. */
   private async run(): Promise<void> {
+    const deferUntil = Date.now() + this.settings.maxDeferMs;
     try {
       for (;;) {
         if (!this.running) return;
+        await this.quiet(deferUntil);
         if (this.circuit.open && !(await this.probe())) return;
         const facts = await claimFacts(this.db, { limit: this.settings.batch, leaseMs: this.leaseMs() });
         if (facts.length === 0) return;
-        const deliveries = await inLanes(facts, this.settings.lanes, (fact) => this.deliver(fact, Date.now() + this.settings.callTimeoutMs));
-        if (deliveries.some((d) => !d.ok && d.unreachable)) return; // the circuit is open; the probe timer resumes
+        const settled = await this.deliver(facts, Date.now() + this.settings.callTimeoutMs);
+        if (settled.some((s) => s.result === 'released')) return; // the circuit is open; the probe timer resumes
       }
     } catch (error) {
       // The database is unreachable: the sweep timer tries again.
@@ -165,37 +188,62 @@ export class FactRelay {
     }
   }
 
-  /** Sends one claimed fact and settles it; never throws. */
-  private async deliver(fact: ClaimedFact, deadline: number): Promise<Delivery> {
-    let delivery: Delivery;
+  /** Until no ShipStation call is in flight here, or `until`. */
+  private async quiet(until: number): Promise<void> {
+    const wait = until - Date.now();
+    if (this.shipStationCalls === 0 || wait <= 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, wait);
+      this.quietWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Sends claimed facts (a few at a time) and records what became of them in one statement. Never
+   * throws: a failure to record leaves the leases to expire, and the facts are sent again.
+   */
+  private async deliver(facts: ClaimedFact[], deadline: number): Promise<FactSettlement[]> {
+    const settled = await inLanes(facts, this.settings.lanes, (fact) => this.attempt(fact, Math.min(deadline, Date.now() + this.settings.callTimeoutMs)));
     try {
-      const { outcome, runId } = await this.send(fact, Math.min(deadline, Date.now() + this.settings.callTimeoutMs));
-      await settleFact(this.db, fact.id, outcome === 'not_needed' ? { state: 'not_needed' } : { state: 'delivered', outcome, ...(runId ? { runId } : {}) });
-      this.closeCircuit();
-      this.settings.observer?.settled(outcome);
-      if (outcome === 'reopened') this.settings.logger.info({ factId: fact.id, orderNumber: fact.orderNumber, runId }, 'fact reopened its closed order');
-      return { ok: true, outcome };
+      await settleFacts(this.db, settled);
     } catch (error) {
-      delivery = { ok: false, unreachable: isTemporalUnreachable(error), error: describeError(error) };
+      this.settings.logger.warn({ err: error, facts: facts.length }, 'fact relay: could not record deliveries; their leases expire and they are sent again');
     }
+    const released = settled.find((s) => s.result === 'released');
+    if (released) this.openCircuit(released.error);
+    else if (settled.some((s) => s.result === 'delivered' || s.result === 'not_needed')) this.closeCircuit();
+    facts.forEach((fact, i) => this.report(fact, settled[i]!));
+    return settled;
+  }
+
+  /** One fact's attempt, classified; never throws. */
+  private async attempt(fact: ClaimedFact, deadline: number): Promise<FactSettlement> {
     try {
-      if (delivery.unreachable) {
-        await releaseFact(this.db, fact.id, `Temporal unreachable: ${delivery.error}`);
-        this.openCircuit(delivery.error);
-      } else {
-        const retryInMs = retryDelayMs(fact.attempts + 1);
-        await failFact(this.db, fact.id, delivery.error, retryInMs);
-        this.settings.observer?.failed();
-        this.settings.logger.warn(
-          { factId: fact.id, orderNumber: fact.orderNumber, merchant: fact.merchantId, fact: describeFact(fact.fact), attempts: fact.attempts + 1, retryInMs, error: delivery.error },
-          'fact not delivered; it stays pending and is retried',
-        );
-      }
+      const { outcome, runId } = await this.send(fact, deadline);
+      if (outcome === 'not_needed') return { id: fact.id, result: 'not_needed' };
+      return { id: fact.id, result: 'delivered', outcome, ...(runId ? { runId } : {}) };
     } catch (error) {
-      // Could not record the failure either: the lease expires and the fact is tried again.
-      this.settings.logger.warn({ err: error, factId: fact.id }, 'fact relay: could not record a failed delivery');
+      const reason = describeError(error);
+      if (isTemporalUnreachable(error)) return { id: fact.id, result: 'released', error: `Temporal unreachable: ${reason}` };
+      return { id: fact.id, result: 'failed', error: reason, retryInMs: retryDelayMs(fact.attempts + 1) };
     }
-    return delivery;
+  }
+
+  private report(fact: ClaimedFact, settled: FactSettlement) {
+    const { observer, logger } = this.settings;
+    if (settled.result === 'delivered' || settled.result === 'not_needed') {
+      observer?.settled(settled.result === 'delivered' ? settled.outcome : 'not_needed');
+      if (settled.result === 'delivered' && settled.outcome === 'reopened') logger.info({ factId: fact.id, orderNumber: fact.orderNumber, runId: settled.runId }, 'fact reopened its closed order');
+    } else if (settled.result === 'failed') {
+      observer?.failed();
+      logger.warn(
+        { factId: fact.id, orderNumber: fact.orderNumber, merchant: fact.merchantId, fact: describeFact(fact.fact), attempts: fact.attempts + 1, retryInMs: settled.retryInMs, error: settled.error },
+        'fact not delivered; it stays pending and is retried',
+      );
+    }
   }
 
   /** A signal to the running order; a closed one is reopened for facts it must record. */

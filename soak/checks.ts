@@ -12,6 +12,8 @@ export interface SoakFacts {
   exported: Set<string>;
   /** Distinct shipment notices accepted (200) per order number: their tracking numbers. */
   notices: Map<string, string[]>;
+  /** Notices refused while the API process they reached and PostgreSQL were up (ShipStation would not resend them). */
+  lostNotices: string[];
   /** The read model: each order's status. */
   orderStatus: Map<string, string>;
   /** The read model's shipments. */
@@ -32,6 +34,7 @@ export function findViolations(facts: SoakFacts): { kind: string; count: number;
     list.push(example);
     found.set(kind, list);
   };
+  for (const lost of facts.lostNotices) violate('notice refused while its API process and PostgreSQL were up (lost: ShipStation does not resend)', lost);
   const createdSet = new Set(facts.created);
   for (const number of facts.attempted) if (!createdSet.has(number)) violate('order the API never accepted', number);
 

@@ -2,11 +2,15 @@
  * `make soak` / `npm run soak -- [--orders N] [--quick] [--seed S] [--out FILE] [--keep-logs DIR]`:
  * the whole lifecycle for N orders - created through the API (a fifth unpaid, paid later), exported
  * by the ShipStation simulator walking pages, one shipnotify each, confirmations pushed to a webhook
- * receiver - while a fault injector SIGKILLs and restarts, at random moments, the worker, the API,
- * the Temporal dev server (persisted to its file) and a private PostgreSQL. Then it checks from the
- * database, the workflows and the receiver that nothing was lost or recorded twice (soak/checks.ts),
- * prints faults per kind, orders and violations, writes the figures to --out, and exits 1 on any
- * violation.
+ * receiver - on two API processes and two workers, while a fault injector SIGKILLs and restarts, at
+ * random moments, a worker, an API process, a private PostgreSQL, or the Temporal dev server
+ * (persisted to its file) for an outage of 10-60 s. Then it checks from the database, the workflows
+ * and the receiver that nothing was lost or recorded twice (soak/checks.ts), prints faults per kind,
+ * orders and violations, writes the figures to --out, and exits 1 on any violation.
+ *
+ * ShipStation never resends a refused notice; a person does, by hand. So the simulated ShipStation
+ * resends a notice only when the API process it called or PostgreSQL was down at the time (it knows
+ * the fault timeline): a notice answered non-2xx while both were up counts as lost.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -20,7 +24,7 @@ import { ShipStationSimulator, type PreparedNotice } from '../test/support/ships
 import { startWebhookReceiver, type WebhookReceiver } from '../test/support/webhook-receiver';
 import { stateQuery } from '../workflows/messages';
 import { findViolations, type SoakFacts } from './checks';
-import { SERVICE_NAMES, startSoakStack, type ServiceName, type SoakStack } from './stack';
+import { FAULT_KINDS, kindOf, SERVICE_NAMES, startSoakStack, type FaultKind, type ServiceName, type SoakStack } from './stack';
 
 const USAGE = 'usage: npm run soak -- [--orders N] [--quick] [--seed S] [--out FILE] [--keep-logs DIR]';
 
@@ -28,9 +32,10 @@ interface SoakOptions {
   orders: number;
   /** Orders are created over about this long, so faults land while every stage is busy. */
   loadSeconds: number;
-  /** Gap between two faults, and how long a killed part stays down, in ms. */
+  /** Gap between two faults, and how long a killed part stays down, in ms (Temporal: an outage of its own). */
   faultGapMs: [number, number];
   downtimeMs: [number, number];
+  temporalOutageMs: [number, number];
   /** After the load, how long everything may take to reach confirmed. */
   settleSeconds: number;
   /** Share of confirmation deliveries the receiver refuses with 500 (the worker must retry). */
@@ -65,6 +70,7 @@ function parse(argv: string[]) {
     loadSeconds: quick ? 30 : Math.max(60, orders / 3),
     faultGapMs: quick ? [2_000, 5_000] : [4_000, 12_000],
     downtimeMs: [200, 3_000],
+    temporalOutageMs: quick ? [10_000, 15_000] : [10_000, 60_000],
     settleSeconds: quick ? 180 : 300,
     receiverFailureRate: 0.05,
     seed,
@@ -127,9 +133,25 @@ interface Merchant {
   connection: { url: string; username: string; password: string };
 }
 
+/** Each call to the next API process in turn, as a load balancer in front of them would. */
+function balancer(stack: SoakStack) {
+  let turn = 0;
+  return {
+    next: () => turn++ % stack.apiUrls.length,
+    /** `url` sent to API process `index` instead of the one it names. */
+    to: (index: number, url: string) => {
+      const target = new URL(url);
+      const api = new URL(stack.apiUrls[index]!);
+      target.host = api.host;
+      return target.toString();
+    },
+  };
+}
+
 async function setUpMerchant(stack: SoakStack, receiver: WebhookReceiver, stopAt: number): Promise<Merchant> {
+  const lb = balancer(stack);
   const admin = (method: string, path: string, body?: unknown) =>
-    call(`${stack.apiUrl}/api/admin${path}`, {
+    call(`${stack.apiUrls[lb.next()]}/api/admin${path}`, {
       method,
       headers: { Authorization: `Bearer ${stack.adminToken}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
@@ -142,34 +164,62 @@ async function setUpMerchant(stack: SoakStack, receiver: WebhookReceiver, stopAt
 }
 
 /**
- * Kills one part at a time, in shuffled rounds so every kind is hit equally often, while the load
+ * When each service was down: from its kill until it served again. A call that failed while the
+ * process it reached, or the database, was down (or just after: `graceMs`, while pools reconnect) is
+ * one ShipStation's operator would resend by hand; any other failed notice is lost.
+ */
+class FaultTimeline {
+  private readonly intervals: { service: ServiceName; from: number; to: number | null }[] = [];
+
+  down(service: ServiceName) {
+    this.intervals.push({ service, from: Date.now(), to: null });
+  }
+
+  up(service: ServiceName) {
+    const open = [...this.intervals].reverse().find((i) => i.service === service && i.to === null);
+    if (open) open.to = Date.now();
+  }
+
+  wasDown(service: ServiceName, from: number, to: number, graceMs: number): boolean {
+    return this.intervals.some((i) => i.service === service && i.from <= to && (i.to === null || i.to + graceMs >= from));
+  }
+}
+
+/** After a restart, how long failures are still put down to it (pools reconnecting, caches warming). */
+const GRACE_MS: Record<FaultKind, number> = { api: 1_000, postgres: 5_000, worker: 0, temporal: 0 };
+
+/**
+ * Kills one part at a time, in shuffled rounds so every service is hit equally often, while the load
  * runs and at least until every kind was hit once.
  */
-async function injectFaults(stack: SoakStack, options: SoakOptions, rng: ReturnType<typeof random>, loadRunning: () => boolean, deadline: number) {
-  const injected: Record<ServiceName, number> = { worker: 0, api: 0, temporal: 0, postgres: 0 };
-  const running = () => Date.now() < deadline && (loadRunning() || SERVICE_NAMES.some((kind) => injected[kind] === 0));
+async function injectFaults(stack: SoakStack, options: SoakOptions, rng: ReturnType<typeof random>, timeline: FaultTimeline, loadRunning: () => boolean, deadline: number) {
+  const injected = Object.fromEntries(SERVICE_NAMES.map((name) => [name, 0])) as Record<ServiceName, number>;
+  const kindHit = (kind: FaultKind) => SERVICE_NAMES.some((name) => kindOf(name) === kind && injected[name] > 0);
+  const running = () => Date.now() < deadline && (loadRunning() || FAULT_KINDS.some((kind) => !kindHit(kind)));
   let round: ServiceName[] = [];
   while (running()) {
     await sleep(rng.between(options.faultGapMs));
     if (!running()) break;
     if (round.length === 0) round = rng.shuffle(SERVICE_NAMES);
-    const kind = round.shift()!;
-    const service = stack.services[kind];
-    const downFor = rng.between(options.downtimeMs);
-    log(`fault: SIGKILL ${kind}, down for ${downFor} ms`);
+    const name = round.shift()!;
+    const service = stack.services[name];
+    const downFor = rng.between(name === 'temporal' ? options.temporalOutageMs : options.downtimeMs);
+    log(`fault: SIGKILL ${name}, down for ${downFor} ms`);
+    timeline.down(name);
     await service.kill();
-    injected[kind]++;
+    injected[name]++;
     await sleep(downFor);
     for (let attempt = 1; ; attempt++) {
       try {
         await service.start();
         break;
       } catch (error) {
-        if (attempt >= 5) throw new Error(`${kind} did not come back: ${(error as Error).message}`);
-        log(`${kind} did not start (${(error as Error).message.split('\n')[0]}); again`);
+        if (attempt >= 5) throw new Error(`${name} did not come back: ${(error as Error).message}`);
+        log(`${name} did not start (${(error as Error).message.split('\n')[0]}); again`);
         await sleep(1000);
       }
     }
+    timeline.up(name);
   }
   return injected;
 }
@@ -228,7 +278,7 @@ async function main() {
   const build = spawnSync('npm', ['run', 'build'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
 
-  log('starting the stack: private PostgreSQL, Temporal dev server (file), worker, API');
+  log('starting the stack: private PostgreSQL, Temporal dev server (file), two workers, two API processes');
   const stack = await startSoakStack({ keepLogs });
   const receiver = await startWebhookReceiver(() => (rng.next() < options.receiverFailureRate ? { status: 500, body: 'try again' } : { status: 200, body: 'ok' }));
   // Past this the client stops sending and the checks say what never happened.
@@ -242,14 +292,15 @@ async function main() {
   const hardStop = Date.now() + (options.loadSeconds + options.settleSeconds) * 1000;
   try {
     const merchant = await setUpMerchant(stack, receiver, hardStop);
+    const lb = balancer(stack);
     const simulator = new ShipStationSimulator({
-      fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(30_000) }),
+      fetch: (url, init) => fetch(lb.to(lb.next(), url), { ...init, signal: AbortSignal.timeout(30_000) }),
       url: merchant.connection.url,
       username: merchant.connection.username,
       password: merchant.connection.password,
     });
     const api = (method: string, path: string, body?: unknown) =>
-      call(`${stack.apiUrl}/api/orders${path}`, {
+      call(`${stack.apiUrls[lb.next()]}/api/orders${path}`, {
         method,
         headers: { Authorization: `Bearer ${merchant.apiKey}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
         body: body ? JSON.stringify(body) : undefined,
@@ -262,10 +313,13 @@ async function main() {
     const notices = new Map<string, PreparedNotice>();
     const accepted = new Map<string, string[]>();
     const counts = { createRetries: 0, failedPolls: 0, polls: 0, noticeRetries: 0, duplicateNotices: 0, payRetries: 0 };
+    /** Notices answered non-2xx while the API process they reached and PostgreSQL were up: ShipStation would not resend them. */
+    const lostNotices: string[] = [];
     let loadDone = false;
+    const timeline = new FaultTimeline();
 
     log(`merchant ${merchant.id}; load and faults start`);
-    const faults = injectFaults(stack, options, rng, () => !loadDone, hardStop);
+    const faults = injectFaults(stack, options, rng, timeline, () => !loadDone, hardStop);
     faults.catch(() => {}); // awaited below; marked handled so a failure cannot end the process early
     const gaveUp: string[] = [];
     const orGiveUp = (work: Promise<unknown>) =>
@@ -307,25 +361,33 @@ async function main() {
       }, (s) => s === 200 || s === 202, hardStop);
     };
 
-    // One distinct notice per order, sent byte for byte until answered 200; one in ten is sent once
-    // more after that (ShipStation posting twice).
+    // One distinct notice per order, to one API process; one in ten is sent once more after that
+    // (ShipStation posting twice). Refused while its API process or PostgreSQL was down, it is sent
+    // again (the operator's manual resend); refused otherwise, it is lost (counted, then resent so the
+    // run can check everything else).
+    const deliverTo = async (index: number, notice: PreparedNotice) => {
+      const { url, init } = notice.request;
+      return call(lb.to(index, url), init);
+    };
     const ship = async (orderId: string, number: string) => {
       const notice = simulator.prepareNotice(orderId);
       notices.set(number, notice);
       await until(`ship ${number}`, async () => {
-        let answer;
-        try {
-          answer = await simulator.deliver(notice);
-        } catch (error) {
-          answer = { status: 0, text: (error as Error).message };
+        const index = lb.next();
+        const sentAt = Date.now();
+        const answer = await deliverTo(index, notice);
+        if (answer.status !== 200) {
+          counts.noticeRetries++;
+          const apiName = `api-${index + 1}` as ServiceName;
+          const excused = timeline.wasDown(apiName, sentAt, Date.now(), GRACE_MS.api) || timeline.wasDown('postgres', sentAt, Date.now(), GRACE_MS.postgres);
+          if (!excused) lostNotices.push(`${number} via ${apiName}: ${answer.status} ${answer.text.slice(0, 120)}`);
         }
-        if (answer.status !== 200) counts.noticeRetries++;
         return answer;
       }, (s) => s === 200, hardStop);
       accepted.set(number, [notice.tracking]);
       if (rng.next() < 0.1) {
         counts.duplicateNotices++;
-        await simulator.deliver(notice).catch(() => undefined);
+        await deliverTo(lb.next(), notice);
       }
     };
 
@@ -381,6 +443,7 @@ async function main() {
       created,
       exported: new Set([...simulator.store.values()].map((o) => o.orderNumber)),
       notices: accepted,
+      lostNotices,
       orderStatus: database.orderStatus,
       shipments: database.shipments,
       workflows,
@@ -397,14 +460,17 @@ async function main() {
     };
     const violations = findViolations(facts);
     const restarts = Object.fromEntries(SERVICE_NAMES.map((name) => [name, stack.services[name].ownExits]));
+    const faultsByKind = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, SERVICE_NAMES.filter((n) => kindOf(n) === kind).reduce((sum, n) => sum + injected[n], 0)]));
     const report = {
       seed: options.seed,
       orders: options.orders,
       unpaidAtCreation: unpaid.size,
       seconds: Math.round((Date.now() - started) / 1000),
-      faults: injected,
+      faults: faultsByKind,
+      faultsByService: injected,
       restartsAfterOwnExit: restarts,
       client: { ...counts, gaveUp },
+      lostNotices: lostNotices.length,
       confirmed: [...database.orderStatus.values()].filter((s) => s === 'confirmed').length,
       shipments: database.shipments.length,
       deliveries: receiver.received.length,
@@ -413,6 +479,7 @@ async function main() {
     };
     console.log('');
     console.log(`faults injected (SIGKILL + restart): ${SERVICE_NAMES.map((k) => `${k} ${injected[k]}`).join(', ')}`);
+    console.log(`notices lost (refused while their API process and PostgreSQL were up): ${lostNotices.length}`);
     console.log(`restarted after exiting on their own: ${SERVICE_NAMES.map((k) => `${k} ${restarts[k]}`).join(', ')}`);
     console.log(`orders: ${report.orders} created (${report.unpaidAtCreation} unpaid at first), ${report.confirmed} confirmed; shipments ${report.shipments}; deliveries ${report.deliveries} (${report.deliveriesRefusedByReceiver} refused by the receiver)`);
     console.log(`client retries: create ${counts.createRetries}, pay ${counts.payRetries}, notice ${counts.noticeRetries}; polls ${counts.polls} (${counts.failedPolls} failed); duplicate notices ${counts.duplicateNotices}`);
@@ -420,7 +487,7 @@ async function main() {
     for (const v of violations) console.log(`  ${v.kind}: ${v.count} (e.g. ${v.examples.join('; ')})`);
     console.log(`${report.seconds} s in all; seed ${options.seed}`);
     if (out) writeFileSync(out, JSON.stringify(report, null, 2));
-    const missingKinds = SERVICE_NAMES.filter((k) => injected[k] === 0);
+    const missingKinds = FAULT_KINDS.filter((k) => faultsByKind[k] === 0);
     if (missingKinds.length) console.log(`note: no fault of kind ${missingKinds.join(', ')} was injected (the load ended first)`);
     process.exitCode = violations.length ? 1 : 0;
   } finally {

@@ -1,9 +1,10 @@
 /**
  * The stack the soak runs and breaks: a private PostgreSQL (soak/postgres.ts), a Temporal dev server
- * persisted to a SQLite file, and the production build's worker and API (`node dist/...`). Each is a
- * `Service` the fault injector can SIGKILL and start again; a service that exits on its own (a worker
- * that cannot reach Temporal at start-up, say) is restarted after a second, as a container runtime
- * with a restart policy would.
+ * persisted to a SQLite file, and the production build's workers and API processes, two of each
+ * (`node dist/...`), as users scale out: the fact relay must be safe with several API processes, the
+ * task queue with several workers. Each is a `Service` the fault injector can SIGKILL and start
+ * again; a service that exits on its own (a worker that cannot reach Temporal at start-up, say) is
+ * restarted after a second, as a container runtime with a restart policy would.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, cpSync, mkdirSync, existsSync } from 'node:fs';
@@ -14,8 +15,12 @@ import { PRODUCTION_COMMANDS, startProcess, Teardown, type RunningProcess } from
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createPrivatePostgres, type PrivatePostgres } from './postgres';
 
-export type ServiceName = 'worker' | 'api' | 'temporal' | 'postgres';
-export const SERVICE_NAMES: readonly ServiceName[] = ['worker', 'api', 'temporal', 'postgres'];
+/** Kinds of fault, as the report counts them. */
+export type FaultKind = 'worker' | 'api' | 'temporal' | 'postgres';
+export const FAULT_KINDS: readonly FaultKind[] = ['worker', 'api', 'temporal', 'postgres'];
+export type ServiceName = 'worker-1' | 'worker-2' | 'api-1' | 'api-2' | 'temporal' | 'postgres';
+export const SERVICE_NAMES: readonly ServiceName[] = ['worker-1', 'worker-2', 'api-1', 'api-2', 'temporal', 'postgres'];
+export const kindOf = (name: ServiceName): FaultKind => name.replace(/-\d$/, '') as FaultKind;
 
 export interface Service {
   name: ServiceName;
@@ -28,7 +33,8 @@ export interface Service {
 }
 
 export interface SoakStack {
-  apiUrl: string;
+  /** The API processes, by index: api-1 is apiUrls[0]. */
+  apiUrls: string[];
   adminToken: string;
   temporalAddress: string;
   namespace: string;
@@ -51,7 +57,7 @@ function processAlive(pid: number): boolean {
 }
 
 /** A worker or API process, restarted when it exits on its own. */
-function nodeService(name: 'worker' | 'api', command: readonly string[], env: Record<string, string>, logFile: string, readyText: string, stopping: () => boolean): Service {
+function nodeService(name: ServiceName, command: readonly string[], env: Record<string, string>, logFile: string, readyText: string, stopping: () => boolean): Service {
   let current: RunningProcess | null = null;
   let killedBySoak = false;
   const service: Service = {
@@ -89,7 +95,7 @@ export async function startSoakStack(options: { keepLogs?: string }): Promise<So
   teardown.add(() => {
     if (options.keepLogs) {
       mkdirSync(options.keepLogs, { recursive: true });
-      for (const name of ['temporal.log', 'worker.log', 'api.log', 'postgres.log']) {
+      for (const name of ['temporal.log', 'worker-1.log', 'worker-2.log', 'api-1.log', 'api-2.log', 'postgres.log']) {
         if (existsSync(path.join(workDir, name))) cpSync(path.join(workDir, name), path.join(options.keepLogs, name));
       }
     }
@@ -120,7 +126,7 @@ export async function startSoakStack(options: { keepLogs?: string }): Promise<So
 
     const adminToken = `soak-${randomBytes(16).toString('hex')}`;
     const taskQueue = 'orders-soak';
-    const apiPort = await freePort();
+    const apiPorts = [await freePort(), await freePort()];
     const env = {
       TEMPORAL_ADDRESS: server.address,
       TEMPORAL_NAMESPACE: namespace,
@@ -128,18 +134,20 @@ export async function startSoakStack(options: { keepLogs?: string }): Promise<So
       ADMIN_TOKEN: adminToken,
       SECRET_DIGEST_KEY: randomBytes(32).toString('hex'),
       DATABASE_URL: pg.url,
-      PORT: String(apiPort),
       HOST: '127.0.0.1',
-      PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
+      // What a load balancer in front of both would be; the soak's clients pick a process themselves.
+      PUBLIC_BASE_URL: `http://127.0.0.1:${apiPorts[0]}`,
       LOG_LEVEL: 'info',
       WORKER_METRICS_PORT: '0',
       // Short enough that the worker's retries of a dead database or receiver fit a soak's minutes.
       REQUEST_TIMEOUT: '10s',
     };
     const isStopping = () => stopping;
-    const worker = nodeService('worker', PRODUCTION_COMMANDS.worker, env, path.join(workDir, 'worker.log'), 'worker running', isStopping);
-    const api = nodeService('api', PRODUCTION_COMMANDS.api, env, path.join(workDir, 'api.log'), 'API listening', isStopping);
-    teardown.add(() => worker.kill(), () => api.kill());
+    const workers = [1, 2].map((n) => nodeService(`worker-${n}` as ServiceName, PRODUCTION_COMMANDS.worker, env, path.join(workDir, `worker-${n}.log`), 'worker running', isStopping));
+    const apis = apiPorts.map((port, i) =>
+      nodeService(`api-${i + 1}` as ServiceName, PRODUCTION_COMMANDS.api, { ...env, PORT: String(port) }, path.join(workDir, `api-${i + 1}.log`), 'API listening', isStopping),
+    );
+    teardown.add(...[...workers, ...apis].map((service) => () => service.kill()));
 
     const temporal: Service = {
       name: 'temporal',
@@ -160,16 +168,15 @@ export async function startSoakStack(options: { keepLogs?: string }): Promise<So
     };
     const postgresService: Service = { name: 'postgres', ownExits: 0, kill: () => pg.kill(), start: () => pg.start() };
 
-    await worker.start();
-    await api.start();
+    for (const service of [...workers, ...apis]) await service.start();
     return {
-      apiUrl: `http://127.0.0.1:${apiPort}`,
+      apiUrls: apiPorts.map((port) => `http://127.0.0.1:${port}`),
       adminToken,
       temporalAddress: server.address,
       namespace,
       taskQueue,
       databaseUrl: pg.url,
-      services: { worker, api, temporal, postgres: postgresService },
+      services: { 'worker-1': workers[0]!, 'worker-2': workers[1]!, 'api-1': apis[0]!, 'api-2': apis[1]!, temporal, postgres: postgresService },
       workDir,
       stop,
     };

@@ -336,13 +336,13 @@ describe.each(DATABASE_KINDS)('personal-data retention (read model on %s)', (kin
       const orderId = before[n]!.order.orderId;
       // The confirmed order's package again (a repeat); the canceled one never shipped: a late package.
       const shipmentKey = before[n]!.shipments[0]?.shipmentKey ?? 'trk:RAW1';
-      const notice = { connectionId: con!.id, orderId, shipmentKey, query: 'action=shipnotify', contentType: 'application/xml', body: '<ShipNotice><Recipient><Name>Charles Babbage</Name></Recipient></ShipNotice>' };
-      const fact = { orderId, fact: { kind: 'shipmentReported' as const, report: { shipmentKey, carrier: 'UPS', reportedVia: 'shipnotify', details: { recipient: { name: 'Charles Babbage' } } } }, via: 'shipnotify' };
-      return recordNotice(db(), notice, fact);
+      const notice = { connectionId: con!.id, shipmentKey, query: 'action=shipnotify', contentType: 'application/xml', body: '<ShipNotice><Recipient><Name>Charles Babbage</Name></Recipient></ShipNotice>' };
+      const fact = { fact: { kind: 'shipmentReported' as const, report: { shipmentKey, carrier: 'UPS', reportedVia: 'shipnotify', details: { recipient: { name: 'Charles Babbage' } } } }, via: 'shipnotify' };
+      return recordNotice(db(), { where: eq(orders.orderId, orderId), rank: sql`${orders.orderId}` }, notice, fact);
     };
-    expect(await resent(OLD_CANCELED)).toBe(true);
+    expect(await resent(OLD_CANCELED)).toMatchObject({ orderId: before[OLD_CANCELED]!.order.orderId });
     expect(await noticesOf(before[OLD_CANCELED]!.order.orderId)).toEqual([]);
-    expect(await resent(RECENT_CONFIRMED)).toBe(true);
+    expect(await resent(RECENT_CONFIRMED)).toMatchObject({ orderId: before[RECENT_CONFIRMED]!.order.orderId });
     expect((await noticesOf(before[RECENT_CONFIRMED]!.order.orderId)).map((n) => n.timesReceived)).toEqual([2]);
     // The repeats reach their orders and change nothing there.
     const factsOf = (n: string) => db().select().from(orderFacts).where(and(eq(orderFacts.orderId, before[n]!.order.orderId), eq(orderFacts.kind, 'shipmentReported'))).orderBy(desc(orderFacts.id));

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { UpdateDefinition } from '@temporalio/common';
 import { and, eq } from 'drizzle-orm';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../../db/client';
 import { findConfirmation } from '../../db/confirmations';
 import { discardFact, findFact, listFacts, makeFactDue, recordFacts } from '../../db/order-facts';
@@ -19,6 +19,7 @@ import { isBlankNoticeBody, mergeNoticeWithQuery, parseShipNotice, toShipmentRep
 import type { BulkRetryReport } from '../../activities/bulk-retry';
 import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type RequestEnvelope } from '../../workflows/messages';
 import { FactsPendingError, type FactRelay } from '../../runtime/fact-relay';
+import { isGrpcCode } from '../../runtime/temporal';
 import { badRequest, conflict, notFound } from '../errors';
 import type { OrderGateway } from '../order-gateway';
 import { sendOrderRequest } from '../order-requests';
@@ -43,6 +44,8 @@ const BulkRetryRunning = z.object({ workflowId: z.string(), status: z.literal('r
 
 /** How long an ops call waits for facts it forwards at once (replay, retry) before leaving them to the relay. */
 const FACT_WAIT_MS = 10_000;
+/** Every other Temporal call of these routes: Temporal unreachable is a 503 within this, never a hang. */
+const TEMPORAL_CALL_MS = 10_000;
 /** How long a bulk-retry request waits for the report before answering 202 with the workflow id. */
 const BULK_WAIT_MS = 20_000;
 
@@ -180,14 +183,19 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
       };
       const digest = createHash('sha256').update(JSON.stringify(filter)).digest('hex').slice(0, 10);
       const workflowId = `bulk-retry:${new Date().toISOString()}:${digest}`;
-      const handle = await temporal.workflow.start<(f: typeof filter) => Promise<BulkRetryReport>>('bulkRetryWorkflow', {
-        workflowId,
-        taskQueue: deps.taskQueue,
-        args: [filter],
-        staticSummary: `Bulk retry of stuck orders${body.merchant ? ` of ${body.merchant}` : ''}${body.reason ? ` (${body.reason})` : ''}`,
-      });
+      const handle = await temporal.withDeadline(Date.now() + TEMPORAL_CALL_MS, () =>
+        temporal.workflow.start<(f: typeof filter) => Promise<BulkRetryReport>>('bulkRetryWorkflow', {
+          workflowId,
+          taskQueue: deps.taskQueue,
+          args: [filter],
+          staticSummary: `Bulk retry of stuck orders${body.merchant ? ` of ${body.merchant}` : ''}${body.reason ? ` (${body.reason})` : ''}`,
+        }),
+      );
       // Most runs finish in seconds; a long one goes on durably and is followed by its id.
-      const report = await Promise.race([handle.result(), new Promise<null>((resolve) => setTimeout(() => resolve(null), BULK_WAIT_MS))]);
+      const report = await temporal.withDeadline(Date.now() + BULK_WAIT_MS, () => handle.result()).catch((error: unknown) => {
+        if (isGrpcCode(error, 4 /* DEADLINE_EXCEEDED */)) return null;
+        throw error;
+      });
       if (!report) return c.json({ workflowId, status: 'running' as const }, 202);
       return c.json({ workflowId, ...report }, 200);
     },
@@ -206,10 +214,13 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
       const { workflowId } = c.req.valid('param');
       if (!workflowId.startsWith('bulk-retry:')) throw notFound(`no bulk retry ${workflowId}`);
       const handle = temporal.workflow.getHandle<(f: unknown) => Promise<BulkRetryReport>>(workflowId);
-      const description = await handle.describe().catch(() => null);
+      const description = await temporal.withDeadline(Date.now() + TEMPORAL_CALL_MS, () => handle.describe()).catch((error: unknown) => {
+        if (error instanceof WorkflowNotFoundError) return null;
+        throw error;
+      });
       if (!description) throw notFound(`no bulk retry ${workflowId}`);
       if (description.status.name === 'RUNNING') return c.json({ workflowId, status: 'running' as const }, 202);
-      return c.json({ workflowId, ...(await handle.result()) }, 200);
+      return c.json({ workflowId, ...(await temporal.withDeadline(Date.now() + TEMPORAL_CALL_MS, () => handle.result())) }, 200);
     },
   );
 

@@ -14,10 +14,11 @@ import {
   findConnectionForLogin,
   loadExportPage,
   logConnectionRequest,
+  noticeLogCtes,
   upgradePasswordDigest,
   type RequestLogEntry,
 } from '../../db/connections';
-import { recordFacts, recordNotice, type NewFact } from '../../db/order-facts';
+import { recordFacts, recordNotice, type NewFact, type NoticeTarget } from '../../db/order-facts';
 import { contentFromRows, storable, toIso } from '../../db/orders';
 import { orders, type ConnectionRow } from '../../db/schema';
 import { matchStoredDigest, type SecretDigest } from '../../db/secret-digest';
@@ -53,6 +54,8 @@ interface Outcome {
   body: string;
   contentType?: string;
   headers?: Record<string, string>;
+  /** The request-log entry was written with the call's own statement (an accepted notice). */
+  logged?: true;
   log: Omit<RequestLogEntry, 'status' | 'durationMs' | 'action'> & { action?: string };
 }
 
@@ -80,7 +83,10 @@ export function shipstationRoutes(deps: ShipStationDeps) {
     }),
   );
 
-  app.all('/', async (c) => {
+  // While ShipStation waits, the relay's sweeps hold back (briefly): its answers come first.
+  app.all('/', (c) => relay.whileShipStationWaits(() => handle(c)));
+
+  async function handle(c: Context) {
     const started = performance.now();
     const params = new URL(c.req.url).searchParams;
     const action = queryParam(params, 'action')?.trim().toLowerCase() ?? '';
@@ -115,7 +121,7 @@ export function shipstationRoutes(deps: ShipStationDeps) {
         const dryRun = c.req.header(DRY_RUN_HEADER)?.toLowerCase() === 'true';
         outcome = c.req.method === 'GET' || c.req.method === 'HEAD' ? await serveExport(connection, params, dryRun) : text(405, 'export is a GET request', {}, { Allow: 'GET' });
       } else if (action === 'shipnotify') {
-        outcome = c.req.method === 'POST' || c.req.method === 'GET' ? await receiveNotice(connection, params, c) : text(405, 'shipnotify is a POST request', {}, { Allow: 'POST, GET' });
+        outcome = c.req.method === 'POST' || c.req.method === 'GET' ? await receiveNotice(connection, params, c, started) : text(405, 'shipnotify is a POST request', {}, { Allow: 'POST, GET' });
       } else {
         outcome = text(400, action ? `unknown action "${action}"; expected export or shipnotify` : 'the action parameter is required (export or shipnotify)');
       }
@@ -125,11 +131,11 @@ export function shipstationRoutes(deps: ShipStationDeps) {
     // A dry run is ops testing the connection, not ShipStation calling: log it apart.
     const logged = action === 'export' && c.req.header(DRY_RUN_HEADER)?.toLowerCase() === 'true' ? 'export-dry-run' : action;
     return respond(c, outcome, connection, logged, started);
-  });
+  }
 
   async function respond(c: Context, outcome: Outcome, connection: ConnectionRow | null, action: string, started: number) {
     const durationMs = performance.now() - started;
-    if (connection) {
+    if (connection && !outcome.logged) {
       // The entry quotes the request (action, order number, the reason's echo of a bad value): made
       // storable, so a NUL sent by the caller cannot make the database refuse the whole entry.
       const entry = storable({ action: action || '(none)', ...outcome.log, status: outcome.status, durationMs });
@@ -228,7 +234,7 @@ export function shipstationRoutes(deps: ShipStationDeps) {
   }
 
   /** One package: recorded once per shipment key, acknowledged only once the fact is durable. */
-  async function receiveNotice(connection: ConnectionRow, params: URLSearchParams, c: Context): Promise<Outcome> {
+  async function receiveNotice(connection: ConnectionRow, params: URLSearchParams, c: Context, started: number): Promise<Outcome> {
     // The raw body whatever the Content-Type says: never let a form decoder near it.
     const body = (await c.req.text()).replace(/^\uFEFF/, '');
     const query: NoticeQuery = {
@@ -246,21 +252,21 @@ export function shipstationRoutes(deps: ShipStationDeps) {
       warnings = parsed.warnings;
     }
     const merged = mergeNoticeWithQuery(notice, query);
-    const order = await identifyOrder(connection, notice, query);
     const named = query.order_number ?? notice?.orderNumber ?? notice?.orderId;
-    if (!order) {
-      return text(404, named ? `order ${named} is not an order of this connection` : 'the notice names no order (order_number or OrderNumber)', { orderNumber: named });
-    }
-    addLogContext({ orderNumber: order.orderNumber, workflowId: orderWorkflowId(order.merchantId, order.orderNumber) });
+    const unknown = () => text(404, named ? `order ${named} is not an order of this connection` : 'the notice names no order (order_number or OrderNumber)', { orderNumber: named });
+    const target = noticeTarget(connection, notice, query);
+    if (!target) return unknown();
     const digest = notice ? createHash('sha256').update(body).digest('hex') : null;
     const shipmentKey = shipmentKeyFor(merged, digest, query);
     const { report, details } = toShipmentReport(merged, shipmentKey);
-    // The raw copy (for replay) and the fact, in one statement: the 200 means both are durable.
-    const stored = await recordNotice(
+    const answered = { detail: { shipmentKey, tracking: report.trackingNumber ?? null, ...(warnings.length ? { warnings } : {}) } };
+    // Finding the order, the raw copy (for replay), the fact and the log entry, in one statement: the
+    // 200 means all are durable, and a notice costs one round trip besides the credential lookup.
+    const order = await recordNotice(
       db,
+      target,
       {
         connectionId: connection.id,
-        orderId: order.orderId,
         shipmentKey,
         query: maskedQuery(params),
         contentType: c.req.header('Content-Type') ?? null,
@@ -268,32 +274,29 @@ export function shipstationRoutes(deps: ShipStationDeps) {
         // without it (and replays as the same notice, less the NUL) rather than refused and lost.
         body: storable(body),
       },
-      { orderId: order.orderId, fact: { kind: 'shipmentReported', report: storable({ ...report, details, reportedVia: 'shipnotify' }) }, via: 'shipnotify' },
+      { fact: { kind: 'shipmentReported', report: storable({ ...report, details, reportedVia: 'shipnotify' }) }, via: 'shipnotify' },
+      noticeLogCtes(connection.id, storable({ ...answered, durationMs: performance.now() - started })),
     );
-    if (!stored) return text(404, `order ${named} is not an order of this connection`, { orderNumber: named });
+    if (!order) return unknown();
+    addLogContext({ orderNumber: order.orderNumber, workflowId: orderWorkflowId(order.merchantId, order.orderNumber) });
     relay.kick();
-    return text(200, 'OK', { orderNumber: order.orderNumber, detail: { shipmentKey, tracking: report.trackingNumber ?? null, ...(warnings.length ? { warnings } : {}) } });
+    return { ...text(200, 'OK', { orderNumber: order.orderNumber, ...answered }), logged: true };
   }
 
   /**
-   * Body OrderID when it is ours, else `order_number`, else the body's OrderNumber; always in scope.
-   * One query: the candidates are ranked in the database, the best match wins.
+   * Which order a notice is for: body OrderID when it is ours, else `order_number`, else the body's
+   * OrderNumber; always in the connection's scope. The candidates are ranked in the database, the best
+   * match wins. Null when the notice names no order at all.
    */
-  async function identifyOrder(connection: ConnectionRow, notice: ShipNotice | null, query: NoticeQuery) {
+  function noticeTarget(connection: ConnectionRow, notice: ShipNotice | null, query: NoticeQuery): NoticeTarget | null {
     const references = orderReferences(notice, query);
     if (references.length === 0) return null;
     const matches = references.map((r) => eq(r.by === 'orderId' ? orders.orderId : orders.orderNumber, r.value));
-    const rank = sql<number>`case ${sql.join(
+    const rank = sql`case ${sql.join(
       matches.map((match, i) => sql`when ${match} then ${sql.raw(String(i))}`),
       sql` `,
     )} end`;
-    const [row] = await db
-      .select({ orderId: orders.orderId, merchantId: orders.merchantId, orderNumber: orders.orderNumber })
-      .from(orders)
-      .where(and(connectionScope(connection), or(...matches)))
-      .orderBy(rank)
-      .limit(1);
-    return row ?? null;
+    return { where: and(connectionScope(connection), or(...matches))!, rank };
   }
 
   return app;

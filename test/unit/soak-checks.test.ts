@@ -11,6 +11,7 @@ function clean(): SoakFacts {
       ['A', ['T-A']],
       ['B', ['T-B']],
     ]),
+    lostNotices: [],
     orderStatus: new Map([
       ['A', 'confirmed'],
       ['B', 'confirmed'],
@@ -81,5 +82,11 @@ describe('soak checks', () => {
     facts.orderStatus.set('Z', 'pending');
     facts.workflows.set('A', { error: 'not found' });
     expect(kinds(facts)).toEqual(['order workflow unreadable: 1', 'order in the read model the soak never created: 1']);
+  });
+
+  it('name a notice refused while its API process and PostgreSQL were up: ShipStation would not have sent it again', () => {
+    const facts = clean();
+    facts.lostNotices.push('B via api-2: 503 the order service is unavailable');
+    expect(kinds(facts)).toEqual(['notice refused while its API process and PostgreSQL were up (lost: ShipStation does not resend): 1']);
   });
 });
