@@ -10,7 +10,7 @@
  * oldest pending fact can be claimed, and only while no lease on it is live, so one order's facts go
  * out one after another, whichever process sends them.
  */
-import { and, asc, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client';
 import { orderFacts, orders, shipmentNotices, type FactState, type OrderFactRow } from './schema';
 import { factDedupeKey, type OrderFact } from '../domain/facts';
@@ -51,6 +51,16 @@ export async function recordFacts(db: Db, facts: NewFact[]): Promise<number> {
   return rowsOf(await db.execute(factInsert(facts))).length;
 }
 
+/**
+ * A shipment fact as a purged order keeps it (db/retention.ts): the notice's details reduced to what
+ * `redactNoticeDetails` keeps (no recipient, notes or custom fields). Other facts carry no personal data.
+ */
+export function withoutPersonalDetails(fact: SQL): SQL {
+  return sql`(case when jsonb_typeof(${fact}->'report'->'details') = 'object' then jsonb_set(${fact}, '{report,details}', coalesce(
+    (select jsonb_object_agg(key, value) from jsonb_each(${fact}->'report'->'details') where key in ('notifyCustomer', 'requestedWarehouse')),
+    '{}'::jsonb)) else ${fact} end)`;
+}
+
 /** Which order a notice is for: a condition on `orders` and, among several matches, the best first. */
 export interface NoticeTarget {
   where: SQL;
@@ -84,7 +94,10 @@ export async function recordNotice(
       returning 1
     ), stored as (
       insert into ${orderFacts} (order_id, kind, fact, dedupe_key, via)
-      select targets.order_id, ${fact.fact.kind}, ${JSON.stringify(fact.fact)}::jsonb, ${factDedupeKey(fact.fact)}, ${fact.via} from targets
+      select targets.order_id, ${fact.fact.kind},
+        case when targets.purged_at is null then ${JSON.stringify(fact.fact)}::jsonb else ${withoutPersonalDetails(sql`${JSON.stringify(fact.fact)}::jsonb`)} end,
+        ${factDedupeKey(fact.fact)}, ${fact.via}
+      from targets
       returning 1
     )${alsoWrite ? sql`, ${alsoWrite}` : sql``}
     select order_id, order_number, merchant_id from targets`);
@@ -102,6 +115,8 @@ export interface ClaimedFact {
   via: string;
   receivedAt: string;
   attempts: number;
+  /** The claim's lease: settling it takes effect only while this lease is still the fact's. */
+  lease: string;
 }
 
 /**
@@ -123,11 +138,11 @@ export async function claimFacts(db: Db, options: { limit: number; leaseMs: numb
       where ${free} ${due}
       order by id limit ${options.limit}
     ), claimed as (
-      update ${orderFacts} f set lease_until = now() + ${options.leaseMs} * interval '1 millisecond'
+      update ${orderFacts} f set lease_until = date_trunc('milliseconds', clock_timestamp()) + ${options.leaseMs} * interval '1 millisecond'
       from heads where f.id = heads.id and f.state = 'pending' and (f.lease_until is null or f.lease_until < now())
-      returning f.id, f.order_id, f.fact, f.via, f.received_at, f.attempts
+      returning f.id, f.order_id, f.fact, f.via, f.received_at, f.attempts, f.lease_until::text as lease
     )
-    select c.id, c.order_id, c.fact, c.via, c.received_at, c.attempts, o.merchant_id, o.order_number, o.workflow_id
+    select c.id, c.order_id, c.fact, c.via, c.received_at, c.attempts, c.lease, o.merchant_id, o.order_number, o.workflow_id
     from claimed c join ${orders} o on o.order_id = c.order_id
     order by c.id`);
   return rowsOf<Record<string, unknown>>(result).map((r) => ({
@@ -140,30 +155,34 @@ export async function claimFacts(db: Db, options: { limit: number; leaseMs: numb
     via: String(r.via),
     receivedAt: new Date(r.received_at as string | Date).toISOString(),
     attempts: Number(r.attempts),
+    lease: String(r.lease),
   }));
 }
 
 const stillPending = (id: number) => and(eq(orderFacts.id, id), eq(orderFacts.state, 'pending'));
 
 /** What became of one delivery attempt, as the relay records it. */
-export type FactSettlement =
+export type FactSettlement = { id: number; lease: string } & (
   /** Reached its order (a signal to the running order, or a new run of the closed one). */
-  | { id: number; result: 'delivered'; outcome: 'signalled' | 'reopened'; runId?: string }
+  | { result: 'delivered'; outcome: 'signalled' | 'reopened'; runId?: string }
   /** An export mark for an order whose workflow has closed: a finished order does not need it. */
-  | { id: number; result: 'not_needed' }
-  /** Temporal did not answer: given back untried (not the fact's fault, no backoff of its own). */
-  | { id: number; result: 'released'; error: string }
+  | { result: 'not_needed' }
+  /** Temporal did not answer: given back uncounted (not the fact's fault, no backoff of its own). */
+  | { result: 'released'; error: string }
   /** Failed on its own: counted, with its reason, and not tried again before `retryInMs`. */
-  | { id: number; result: 'failed'; error: string; retryInMs: number };
+  | { result: 'failed'; error: string; retryInMs: number }
+);
 
 /**
  * Records a round of delivery attempts in one statement (a round is up to a batch of facts): each
- * row is updated only while still pending, so a fact settled meanwhile by another relay stays as it is.
+ * row is updated only while it is still pending under the lease its attempt held, so a fact whose
+ * lease expired and was taken over (or that ops discarded) is left to its new owner.
  */
 export async function settleFacts(db: Db, settlements: FactSettlement[]): Promise<void> {
   if (settlements.length === 0) return;
   const rows = settlements.map((s) => ({
     id: s.id,
+    lease: s.lease,
     result: s.result,
     outcome: s.result === 'delivered' ? s.outcome : s.result === 'not_needed' ? 'order closed' : null,
     run_id: s.result === 'delivered' ? (s.runId ?? null) : null,
@@ -180,8 +199,8 @@ export async function settleFacts(db: Db, settlements: FactSettlement[]): Promis
       last_error = case when x.result in ('released', 'failed') then x.error else f.last_error end,
       attempts = f.attempts + case when x.result = 'failed' then 1 else 0 end,
       next_attempt_at = case when x.result = 'failed' then now() + x.retry_ms * interval '1 millisecond' else f.next_attempt_at end
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id bigint, result text, outcome text, run_id text, error text, retry_ms int)
-    where f.id = x.id and f.state = 'pending'`);
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id bigint, lease timestamptz, result text, outcome text, run_id text, error text, retry_ms int)
+    where f.id = x.id and f.state = 'pending' and f.lease_until = x.lease`);
 }
 
 /** Makes a pending fact due now (ops "retry now"); returns false when it is not pending. */
@@ -190,12 +209,15 @@ export async function makeFactDue(db: Db, id: number): Promise<OrderFactRow | nu
   return row ?? null;
 }
 
-/** Ops gave up on a fact that cannot be delivered: it leaves the work list, with the reason kept. */
+/**
+ * Ops gave up on a fact that cannot be delivered: it leaves the work list, with the reason kept. Not
+ * while a relay is sending it (null): its order's next fact must not overtake it.
+ */
 export async function discardFact(db: Db, id: number, reason: string): Promise<OrderFactRow | null> {
   const [row] = await db
     .update(orderFacts)
     .set({ state: 'discarded', discardReason: reason, settledAt: sql`now()`, leaseUntil: null })
-    .where(stillPending(id))
+    .where(and(stillPending(id), or(isNull(orderFacts.leaseUntil), lt(orderFacts.leaseUntil, sql`now()`))))
     .returning();
   return row ?? null;
 }
@@ -243,7 +265,7 @@ export async function listFacts(db: Db, filter: FactListFilter) {
 
 export interface FactBacklog {
   pending: number;
-  /** Pending facts whose last delivery attempt failed. */
+  /** Pending facts that failed on their own at least once (an unreachable Temporal counts against none). */
   failing: number;
   oldestReceivedAt: string | null;
 }
@@ -253,7 +275,7 @@ export async function factBacklog(db: Db): Promise<FactBacklog> {
   const [row] = await db
     .select({
       pending: sql<number>`count(*)`.mapWith(Number),
-      failing: sql<number>`count(*) filter (where ${orderFacts.lastError} is not null)`.mapWith(Number),
+      failing: sql<number>`count(*) filter (where ${orderFacts.attempts} > 0)`.mapWith(Number),
       oldest: sql<string | null>`min(${orderFacts.receivedAt})`,
     })
     .from(orderFacts)

@@ -23,7 +23,8 @@
 import { and, asc, eq, inArray, isNotNull, lt, sql } from 'drizzle-orm';
 import { redactNoticeDetails, redactOrderFields, type PersonalOrderFields } from '../domain/retention';
 import type { Db } from './client';
-import { orders, shipmentNotices, shipments, orderFacts } from './schema';
+import { withoutPersonalDetails } from './order-facts';
+import { orderFacts, orders, shipmentNotices, shipments } from './schema';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
@@ -145,8 +146,6 @@ async function redact(tx: Tx, rows: (PersonalOrderFields & { orderId: string })[
 
   // Facts carry a notice's details too (the recipient): keep what redactNoticeDetails keeps.
   await tx.execute(sql`
-    update ${orderFacts} set fact = jsonb_set(fact, '{report,details}', coalesce(
-      (select jsonb_object_agg(key, value) from jsonb_each(fact->'report'->'details') where key in ('notifyCustomer', 'requestedWarehouse')),
-      '{}'::jsonb))
+    update ${orderFacts} set fact = ${withoutPersonalDetails(sql.raw('fact'))}
     where ${inArray(orderFacts.orderId, orderIds)} and kind = 'shipmentReported' and jsonb_typeof(fact->'report'->'details') = 'object'`);
 }

@@ -304,7 +304,8 @@ export const orderFacts = pgTable(
   (t) => [
     // The relay's work list: pending facts by order, oldest first. Small: delivered ones leave it.
     index('order_facts_pending_idx').on(t.orderId, t.id).where(sql`${t.state} = 'pending'`),
-    uniqueIndex('order_facts_dedupe_idx').on(t.orderId, t.dedupeKey).where(sql`${t.dedupeKey} is not null`),
+    // A discarded fact no longer counts: the same ack or page mark may be stored (and delivered) again.
+    uniqueIndex('order_facts_dedupe_idx').on(t.orderId, t.dedupeKey).where(sql`${t.dedupeKey} is not null and ${t.state} <> 'discarded'`),
     index('order_facts_settled_idx').on(t.settledAt).where(sql`${t.settledAt} is not null`),
     index('order_facts_order_idx').on(t.orderId, t.id),
   ],

@@ -66,6 +66,10 @@ const DEFAULTS = { callTimeoutMs: 5_000, sweepMs: 5_000, batch: 50, lanes: 8, ma
 const retryDelayMs = (attempts: number) => Math.min(1_000 * 2 ** Math.max(0, attempts - 1), 300_000);
 /** The circuit's probes: from 0.5 s, doubling, never further apart than the sweep. */
 const FIRST_PROBE_MS = 500;
+/** A circuit that opens again this soon after closing goes on with the pause it had reached. */
+const FLAPPING_MS = 60_000;
+/** The least time a request leaves for sending one of its order's facts (else it answers 503 at once). */
+const MIN_ATTEMPT_MS = 1_000;
 
 export class FactRelay {
   private readonly settings: Required<Omit<FactRelayOptions, 'observer'>> & { observer?: FactRelayObserver };
@@ -80,6 +84,8 @@ export class FactRelay {
   private readonly quietWaiters: (() => void)[] = [];
   /** Open while Temporal does not answer: no deliveries until a probe succeeds. */
   private circuit: { open: false } | { open: true; since: number; nextProbeAt: number; delayMs: number; reason: string } = { open: false };
+  private closedAt = 0;
+  private lastProbeDelayMs = FIRST_PROBE_MS;
 
   constructor(
     private readonly db: Db,
@@ -155,6 +161,8 @@ export class FactRelay {
    */
   async deliverOrder(orderId: string, deadline: number): Promise<void> {
     while (await hasPendingFacts(this.db, orderId)) {
+      // Too little time left to send one fairly: a failure now would say nothing about Temporal.
+      if (deadline - Date.now() < MIN_ATTEMPT_MS) throw new FactsPendingError('a fact reported earlier for this order is still on its way; nothing changed, try again shortly');
       const [fact] = await claimFacts(this.db, { limit: 1, leaseMs: this.leaseMs(), orderId, ignoreBackoff: true });
       if (fact) {
         const [settled] = await this.deliver([fact], deadline);
@@ -174,12 +182,12 @@ export class FactRelay {
     const deferUntil = Date.now() + this.settings.maxDeferMs;
     try {
       for (;;) {
-        if (!this.running) return;
         await this.quiet(deferUntil);
+        if (!this.running) return;
         if (this.circuit.open && !(await this.probe())) return;
         const facts = await claimFacts(this.db, { limit: this.settings.batch, leaseMs: this.leaseMs() });
         if (facts.length === 0) return;
-        const settled = await this.deliver(facts, Date.now() + this.settings.callTimeoutMs);
+        const settled = await this.deliver(facts, Number.POSITIVE_INFINITY);
         if (settled.some((s) => s.result === 'released')) return; // the circuit is open; the probe timer resumes
       }
     } catch (error) {
@@ -193,42 +201,60 @@ export class FactRelay {
     const wait = until - Date.now();
     if (this.shipStationCalls === 0 || wait <= 0) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, wait);
-      this.quietWaiters.push(() => {
+      const wake = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        this.quietWaiters.splice(this.quietWaiters.indexOf(wake) >>> 0, 1);
+        resolve();
+      }, wait);
+      this.quietWaiters.push(wake);
     });
   }
 
   /**
-   * Sends claimed facts (a few at a time) and records what became of them in one statement. Never
-   * throws: a failure to record leaves the leases to expire, and the facts are sent again.
+   * Sends claimed facts (a few at a time, each with a call deadline of its own, none past `deadline`)
+   * and records what became of them in one statement. Never throws: a failure to record leaves the
+   * leases to expire, and the facts are sent again.
+   *
+   * "Temporal did not answer" opens the circuit only when nothing in the round got through and the
+   * attempt had its full time: when others were delivered, Temporal is there and the slow fact has a
+   * problem of its own (counted, backed off) - a workflow whose signals always time out must not stop
+   * every other order's facts.
    */
   private async deliver(facts: ClaimedFact[], deadline: number): Promise<FactSettlement[]> {
-    const settled = await inLanes(facts, this.settings.lanes, (fact) => this.attempt(fact, Math.min(deadline, Date.now() + this.settings.callTimeoutMs)));
+    const fullTime = deadline - Date.now() >= this.settings.callTimeoutMs;
+    const attempted = await inLanes(facts, this.settings.lanes, (fact) => this.attempt(fact, Math.min(deadline, Date.now() + this.settings.callTimeoutMs)));
+    const gotThrough = attempted.some((s) => s.result === 'delivered' || s.result === 'not_needed');
+    const settled: FactSettlement[] = attempted.map((s, i) =>
+      s.result === 'released' && gotThrough && s.sent ? { id: s.id, lease: s.lease, result: 'failed', error: s.error, retryInMs: retryDelayMs(facts[i]!.attempts + 1) } : s,
+    );
     try {
       await settleFacts(this.db, settled);
     } catch (error) {
       this.settings.logger.warn({ err: error, facts: facts.length }, 'fact relay: could not record deliveries; their leases expire and they are sent again');
     }
     const released = settled.find((s) => s.result === 'released');
-    if (released) this.openCircuit(released.error);
-    else if (settled.some((s) => s.result === 'delivered' || s.result === 'not_needed')) this.closeCircuit();
+    if (gotThrough) this.closeCircuit();
+    else if (released && fullTime) this.openCircuit(released.error);
     facts.forEach((fact, i) => this.report(fact, settled[i]!));
     return settled;
   }
 
-  /** One fact's attempt, classified; never throws. */
-  private async attempt(fact: ClaimedFact, deadline: number): Promise<FactSettlement> {
+  /** One fact's attempt, classified; never throws. `sent`: it reached the wire (not skipped for an open circuit). */
+  private async attempt(fact: ClaimedFact, deadline: number): Promise<FactSettlement & { sent: boolean }> {
+    const { id, lease } = fact;
+    // The circuit opened while this fact waited for its lane: give it back without another wait.
+    if (this.circuit.open) return { id, lease, sent: false, result: 'released', error: `Temporal unreachable: ${this.circuit.reason}` };
     try {
       const { outcome, runId } = await this.send(fact, deadline);
-      if (outcome === 'not_needed') return { id: fact.id, result: 'not_needed' };
-      return { id: fact.id, result: 'delivered', outcome, ...(runId ? { runId } : {}) };
+      if (outcome === 'not_needed') return { id, lease, sent: true, result: 'not_needed' };
+      return { id, lease, sent: true, result: 'delivered', outcome, ...(runId ? { runId } : {}) };
     } catch (error) {
       const reason = describeError(error);
-      if (isTemporalUnreachable(error)) return { id: fact.id, result: 'released', error: `Temporal unreachable: ${reason}` };
-      return { id: fact.id, result: 'failed', error: reason, retryInMs: retryDelayMs(fact.attempts + 1) };
+      if (isTemporalUnreachable(error)) return { id, lease, sent: true, result: 'released', error: `Temporal unreachable: ${reason}` };
+      return { id, lease, sent: true, result: 'failed', error: reason, retryInMs: retryDelayMs(fact.attempts + 1) };
     }
   }
 
@@ -276,16 +302,23 @@ export class FactRelay {
     });
   }
 
-  /** Two calls (signal, then signal-with-start) must fit in a lease, with room to settle. */
+  /**
+   * A claimed fact may wait for its lane behind the others of its round, then take two calls (signal,
+   * then signal-with-start): the lease covers that, with room to settle. Past it the fact is no longer
+   * in flight anywhere (every call has its deadline), and another relay may take it.
+   */
   private leaseMs(): number {
-    return this.settings.callTimeoutMs * 3;
+    const rounds = Math.ceil(this.settings.batch / this.settings.lanes);
+    return this.settings.callTimeoutMs * (2 * rounds + 1);
   }
 
   private openCircuit(reason: string) {
     const now = Date.now();
     if (!this.circuit.open) {
       this.settings.logger.warn({ reason }, 'fact relay: Temporal is unreachable; facts stay stored and are forwarded once it answers');
-      this.circuit = { open: true, since: now, nextProbeAt: now + FIRST_PROBE_MS, delayMs: FIRST_PROBE_MS, reason };
+      // Flapping (it answered probes, then failed again soon after): go on from the last pause, not from the first.
+      const delayMs = now - this.closedAt < FLAPPING_MS ? Math.min(this.lastProbeDelayMs * 2, this.settings.sweepMs) : FIRST_PROBE_MS;
+      this.circuit = { open: true, since: now, nextProbeAt: now + delayMs, delayMs, reason };
     } else {
       const delayMs = Math.min(this.circuit.delayMs * 2, this.settings.sweepMs);
       this.circuit = { ...this.circuit, nextProbeAt: now + delayMs, delayMs, reason };
@@ -296,9 +329,12 @@ export class FactRelay {
   private closeCircuit() {
     if (!this.circuit.open) return;
     this.settings.logger.info({ unreachableForMs: Date.now() - this.circuit.since }, 'fact relay: Temporal answers again; forwarding the facts stored meanwhile');
+    this.lastProbeDelayMs = this.circuit.delayMs;
+    this.closedAt = Date.now();
     this.circuit = { open: false };
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.probeTimer = null;
+    this.kick(); // what waited meanwhile goes now, not at the next sweep
   }
 
   private scheduleProbe() {

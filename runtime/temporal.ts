@@ -99,10 +99,16 @@ export function isGrpcCode(error: unknown, code: number): boolean {
 }
 
 /**
- * Temporal as a whole did not answer (refused, unreachable, frozen past the call's deadline), as
+ * Temporal as a whole did not answer (refused, unreachable, frozen past the call's deadline, rate-limiting), as
  * opposed to refusing this one call: the difference between "wait for the server" and "this message
  * has a problem of its own".
  */
 export function isTemporalUnreachable(error: unknown): boolean {
-  return isGrpcCode(error, 14 /* UNAVAILABLE */) || isGrpcCode(error, 4 /* DEADLINE_EXCEEDED */) || isGrpcCode(error, 1 /* CANCELLED */);
+  return (
+    isGrpcCode(error, 14 /* UNAVAILABLE */) ||
+    isGrpcCode(error, 4 /* DEADLINE_EXCEEDED */) ||
+    isGrpcCode(error, 1 /* CANCELLED */) ||
+    // Rate-limited (namespace or frontend limits): the server's state, not the message's.
+    isGrpcCode(error, 8 /* RESOURCE_EXHAUSTED */)
+  );
 }

@@ -10,7 +10,7 @@ import { eq, inArray } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer } from '../api/server';
-import { recordFacts } from '../db/order-facts';
+import { claimFacts, discardFact, recordFacts, settleFacts } from '../db/order-facts';
 import { orderFacts } from '../db/schema';
 import { orderWorkflowId } from '../domain/order';
 import type { FactMessage, OrderFact } from '../domain/facts';
@@ -140,6 +140,35 @@ describe.each(DATABASE_KINDS)('fact relay on %s', (kind) => {
         else process.env[k] = v;
       }
       await server.stop(1000);
+    }
+  });
+
+  it('bookkeeping: a stale lease settles nothing, a leased fact is not discarded, a discarded repeat can be stored again', async () => {
+    const merchant = await stack.newMerchant('book');
+    const { ref } = await createOrder(stack, merchant.id);
+    await stack.relay.stop(); // this test claims by hand
+    try {
+      const ack: OrderFact = { kind: 'confirmationDelivered', shipmentKey: 'never-shipped' };
+      expect(await recordFacts(db(), [{ orderId: ref.orderId, fact: ack, via: 'test' }])).toBe(1);
+      expect(await recordFacts(db(), [{ orderId: ref.orderId, fact: ack, via: 'test' }]), 'a repeated ack is stored once').toBe(0);
+      const [first] = await claimFacts(db(), { limit: 1, leaseMs: 1, orderId: ref.orderId });
+      await new Promise((r) => setTimeout(r, 20));
+      // The first lease expired; another relay takes the fact over.
+      const [second] = await claimFacts(db(), { limit: 1, leaseMs: 60_000, orderId: ref.orderId });
+      expect(second!.id).toBe(first!.id);
+      expect(second!.lease).not.toBe(first!.lease);
+      await settleFacts(db(), [{ id: first!.id, lease: first!.lease, result: 'failed', error: 'late news from the first relay', retryInMs: 60_000 }]);
+      const [untouched] = await factsOf([ref.orderId]);
+      expect(untouched).toMatchObject({ state: 'pending', attempts: 0, lastError: null });
+      // While the second relay holds it, ops cannot discard it (its order's next fact would overtake it).
+      expect(await discardFact(db(), first!.id, 'no such shipment')).toBeNull();
+      await settleFacts(db(), [{ id: second!.id, lease: second!.lease, result: 'failed', error: 'no such shipment', retryInMs: 60_000 }]);
+      expect((await factsOf([ref.orderId]))[0]).toMatchObject({ state: 'pending', attempts: 1, lastError: 'no such shipment' });
+      expect(await discardFact(db(), first!.id, 'no such shipment')).toMatchObject({ state: 'discarded' });
+      // Discarded, the same ack may come again (the source retrying after ops fixed something).
+      expect(await recordFacts(db(), [{ orderId: ref.orderId, fact: ack, via: 'test' }])).toBe(1);
+    } finally {
+      stack.relay.start();
     }
   });
 

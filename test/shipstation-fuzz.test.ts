@@ -319,6 +319,15 @@ describe('regressions found by the fuzzer', () => {
     expect(kept.map((k) => k.body)).toEqual([body.replace('\u0000', '')]);
   });
 
+  it('a tracking number holding a NUL is recorded under the key without it (was: 500, the notice, its fact and its copy were lost)', async () => {
+    const order = world.orders[2]!;
+    const body = `<ShipNotice><OrderNumber>${order.orderNumber}</OrderNumber><TrackingNumber>NULTRK\u00001</TrackingNumber></ShipNotice>`;
+    await check(handmade('shipnotify nul in the tracking number', 'POST', '/shipstation?action=shipnotify', 200, body, { 'Content-Type': 'text/xml' }));
+    await check(handmade('shipnotify nul in the tracking query', 'POST', `/shipstation?action=shipnotify&order_number=${enc(order.orderNumber)}&tracking_number=NULTRK%002`, 200, ''));
+    const kept = rowsOf<{ shipment_key: string }>(await stack.database.db.execute(sql`select shipment_key from shipment_notices where order_id = ${order.orderId} and shipment_key like 'trk:NULTRK%' order by 1`));
+    expect(kept.map((k) => k.shipment_key)).toEqual(['trk:NULTRK1', 'trk:NULTRK2']);
+  });
+
   it('a username holding a NUL is an unknown user: 401 with a plain reason', async () => {
     const c = handmade('nul username', 'GET', `/shipstation?action=export&SS-UserName=${enc(world.active.username)}%00&SS-Password=${enc(world.active.password)}`, 401);
     await check({ ...c, request: { ...c.request, headers: {} }, loggedAs: null });

@@ -344,7 +344,7 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
       const { reason } = c.req.valid('json');
       await pendingFact(id);
       const discarded = await discardFact(db, Number(id), reason);
-      if (!discarded) throw conflict(`fact ${id} was settled meanwhile; nothing discarded`);
+      if (!discarded) throw conflict(`fact ${id} is being delivered right now, or was settled meanwhile; nothing discarded (look again, then retry or discard)`);
       relay.kick();
       return c.json(factView(discarded), 200);
     },

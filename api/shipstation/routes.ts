@@ -257,7 +257,8 @@ export function shipstationRoutes(deps: ShipStationDeps) {
     const target = noticeTarget(connection, notice, query);
     if (!target) return unknown();
     const digest = notice ? createHash('sha256').update(body).digest('hex') : null;
-    const shipmentKey = shipmentKeyFor(merged, digest, query);
+    // Made storable like everything else stored: a NUL in a tracking number must not fail the statement.
+    const shipmentKey = storable(shipmentKeyFor(merged, digest, query));
     const { report, details } = toShipmentReport(merged, shipmentKey);
     const answered = { detail: { shipmentKey, tracking: report.trackingNumber ?? null, ...(warnings.length ? { warnings } : {}) } };
     // Finding the order, the raw copy (for replay), the fact and the log entry, in one statement: the

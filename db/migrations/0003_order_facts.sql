@@ -19,6 +19,6 @@ CREATE TABLE "order_facts" (
 --> statement-breakpoint
 ALTER TABLE "order_facts" ADD CONSTRAINT "order_facts_order_id_orders_order_id_fk" FOREIGN KEY ("order_id") REFERENCES "public"."orders"("order_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "order_facts_pending_idx" ON "order_facts" USING btree ("order_id","id") WHERE "order_facts"."state" = 'pending';--> statement-breakpoint
-CREATE UNIQUE INDEX "order_facts_dedupe_idx" ON "order_facts" USING btree ("order_id","dedupe_key") WHERE "order_facts"."dedupe_key" is not null;--> statement-breakpoint
+CREATE UNIQUE INDEX "order_facts_dedupe_idx" ON "order_facts" USING btree ("order_id","dedupe_key") WHERE "order_facts"."dedupe_key" is not null and "order_facts"."state" <> 'discarded';--> statement-breakpoint
 CREATE INDEX "order_facts_settled_idx" ON "order_facts" USING btree ("settled_at") WHERE "order_facts"."settled_at" is not null;--> statement-breakpoint
 CREATE INDEX "order_facts_order_idx" ON "order_facts" USING btree ("order_id","id");
