@@ -1,11 +1,11 @@
 /** Real child processes for entry-point tests: output captured, exit awaited, signals sent. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { PROJECT_ROOT } from '../../runtime/temporal-cli';
 
 export interface RunningProcess {
   child: ChildProcess;
-  /** Everything written to stdout and stderr so far. */
+  /** Everything this process wrote to stdout and stderr so far (not what its output file held before). */
   output: () => string;
   /** The exit code (null when killed by a signal). */
   exit: Promise<number | null>;
@@ -30,6 +30,8 @@ export const PRODUCTION_COMMANDS = {
  */
 export function startProcess(command: readonly string[], env: Record<string, string>, options: { outputFile?: string } = {}): RunningProcess {
   const [program, ...args] = command;
+  // A file may hold earlier processes' output (a service restarted into the same log): this one's starts here.
+  const startsAt = options.outputFile && existsSync(options.outputFile) ? statSync(options.outputFile).size : 0;
   const fd = options.outputFile ? openSync(options.outputFile, 'a') : null;
   const child = spawn(program!, args, {
     cwd: PROJECT_ROOT,
@@ -42,7 +44,7 @@ export function startProcess(command: readonly string[], env: Record<string, str
     child.stdout!.on('data', (d) => (piped += d));
     child.stderr!.on('data', (d) => (piped += d));
   }
-  const output = () => (options.outputFile ? readFileSync(options.outputFile, 'utf8') : piped);
+  const output = () => (options.outputFile ? readFileSync(options.outputFile).subarray(startsAt).toString('utf8') : piped);
   let exited = false;
   const exit = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => {
