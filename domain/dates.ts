@@ -33,6 +33,30 @@ export function parseDuration(text: string): number | null {
   return Number(match[1]) * DURATION_UNITS[match[2]!]!;
 }
 
+/**
+ * A wait as a person reads it in the Web UI: "3d", "2h 5m", "45s" - the two largest units, rounded
+ * to the smaller one (a deadline computed to the millisecond, 259199974 ms, is "3d", not "259199974ms").
+ */
+export function describeWait(ms: number): string {
+  if (!(ms >= 1_000)) return `${Math.max(0, Math.round(ms))}ms`;
+  const units = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const;
+  const largest = (value: number) => units.findIndex(([, size]) => value >= size);
+  const smallerOf = (index: number) => units[Math.min(index + 1, units.length - 1)]![1];
+  // Rounded to the smaller of the two units; rounding may carry into a larger unit (59m 59.9s is 1h).
+  const first = largest(Math.round(ms / smallerOf(largest(ms))) * smallerOf(largest(ms)));
+  const [bigName, bigSize] = units[first]!;
+  const [smallName, smallSize] = units[Math.min(first + 1, units.length - 1)]!;
+  const rounded = Math.round(ms / smallSize) * smallSize;
+  const big = Math.floor(rounded / bigSize);
+  const small = Math.round((rounded - big * bigSize) / smallSize);
+  return bigName === smallName || small === 0 ? `${big}${bigName}` : `${big}${bigName} ${small}${smallName}`;
+}
+
 export function describeDuration(ms: number): string {
   for (const unit of ['d', 'h', 'm', 's'] as const) {
     const size = DURATION_UNITS[unit]!;

@@ -1,4 +1,5 @@
 /** The order workflow on a real Temporal dev server with a real read model. */
+import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RequestRefusedError } from '../api/order-gateway';
 import { normalizeOrderPayload, OrderPayloadSchema } from '../api/order-payload';
@@ -180,7 +181,7 @@ describe('order requests', () => {
     const { ref } = await createOrder(stack, merchant.id); // paid: its first status travels with the start
     const handle = stack.client.workflow.getHandle(orderWorkflowId(ref.merchantId, ref.orderNumber));
     const eventsOf = async () => (await handle.fetchHistory()).events ?? [];
-    // Upserts of the order's own attributes (the SDK adds one of TemporalChangeVersion for the patch).
+    // Upserts of the order's own attributes (a patch would add one of TemporalChangeVersion).
     const upserts = async () =>
       (await eventsOf()).filter((e) =>
         Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).some((k) => k !== 'TemporalChangeVersion'),
@@ -202,6 +203,12 @@ describe('order requests', () => {
     // Pickup mode: the source acks through the API; nothing was scheduled to deliver it.
     const scheduled = (await eventsOf()).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
     expect(scheduled).toEqual(['projectOrder']); // only the creation's projection (an update waits for it)
+    // Timers read in human units in the Web UI ("deadline no_shipment in 30d", not "in 2591999974ms").
+    const timers = (await eventsOf())
+      .filter((e) => e.timerStartedEventAttributes && e.userMetadata?.summary)
+      .map((e) => defaultPayloadConverter.fromPayload<string>(e.userMetadata!.summary!));
+    expect(timers.length).toBeGreaterThan(0);
+    for (const summary of timers) expect(summary).toMatch(/^(deadline \w+ in|grace period) \d+[dhms]( \d+[hms])?( for late facts)?$/);
   });
 
   it('search attributes let the Web UI filter by status and merchant', async () => {

@@ -16,7 +16,6 @@ import {
   condition,
   continueAsNew,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -54,7 +53,7 @@ import {
   type OrderSettings,
 } from '../domain/lifecycle';
 import { isTerminal, lineViews, STUCK_REASON_TEXT, type OrderContent, type OrderState } from '../domain/order';
-import { describeDuration } from '../domain/dates';
+import { describeWait } from '../domain/dates';
 import {
   cancelUpdate,
   EXPIRED,
@@ -91,21 +90,12 @@ const { projectOrder, loadOrderState } = proxyActivities<Activities>({
  * Projections of changes made by signals (export marks, shipments, confirmations) run as local
  * activities: in the worker, inside the workflow task that made the change, with no activity task to
  * schedule, dispatch and report back (docs/performance.md). Retried the same way; a long outage backs
- * off on timers. Histories recorded before this change replay the regular activity (the patch).
+ * off on timers.
  */
 const { projectOrder: projectOrderLocally, confirmationMode } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
-const PROJECT_LOCALLY_PATCH = 'project-order-as-local-activity';
-/**
- * A shorter history for the same story (docs/performance.md): search attributes are upserted only
- * when one of them changes, and a confirmation is scheduled as an activity only when the source takes
- * pushes (the projection that recorded the shipment says which mode it takes, else a local activity
- * reads it; pickup, the usual mode, needs nothing).
- * Includes the local projections of PROJECT_LOCALLY_PATCH. Histories recorded before replay as they ran.
- */
-const LEAN_HISTORY_PATCH = 'lean-history';
 
 export type OrderWorkflowInput =
   /** A new order posted by its source. */
@@ -134,7 +124,6 @@ export interface OrderWorkflowResult {
 }
 
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWorkflowResult> {
-  const lean = patched(LEAN_HISTORY_PATCH);
   let settings = input.settings;
   const now = () => new Date(Date.now()).toISOString();
 
@@ -194,8 +183,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   const deliverOne = async (shipmentKey: string, tracking: string | undefined) => {
     const s = state!;
     try {
-      // Pickup: the order source acks it through the API (the confirmationDelivered signal).
-      if (lean && (knownMode ?? (await confirmationMode({ merchantId: s.merchantId, source: s.content.source ?? null }))) === 'pickup') return;
+      // Pickup: the order source acks it through the API (a confirmationDelivered fact). Which mode
+      // the source takes came back with the projection that recorded the shipment, else a local
+      // activity reads it: pickup, the usual mode, schedules nothing.
+      if ((knownMode ?? (await confirmationMode({ merchantId: s.merchantId, source: s.content.source ?? null }))) === 'pickup') return;
       const result = await deliverConfirmation.executeWithOptions(
         { startToCloseTimeout: '30 seconds', summary: `confirm shipment ${tracking ?? shipmentKey} to the order source` },
         [{ orderId: s.orderId, merchantId: s.merchantId, source: s.content.source ?? null, shipmentKey }],
@@ -311,7 +302,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     const wait = Math.max(1, Date.parse(input.registerBy) - Date.now());
     if (!registered && !(await condition(() => registered, wait, { summary: 'waiting for the creating request' }))) {
       // The start named the order's first status; an order that never came to exist has none.
-      if (lean) upsertSearchAttributes([{ key: OrderStatusKey, value: null }]);
+      upsertSearchAttributes([{ key: OrderStatusKey, value: null }]);
       throw ApplicationFailure.create({
         type: 'OrderCreationNotConfirmed',
         message: 'no worker took the creating request before its deadline; nothing was recorded (the source was told 503)',
@@ -321,7 +312,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   }
 
   // ---- the order's life --------------------------------------------------------------------------
-  publishVisibility(state!, lean);
+  publishVisibility(state!);
   for (;;) {
     if (projectedVersion < version) {
       const target = version;
@@ -335,7 +326,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       // any update in that task: a caller waiting for acceptance could time out and be told "nothing
       // changed" although it did. So a change an update waits for is projected by a regular activity
       // (the task, and the acceptance, complete first); changes made by signals go local.
-      const local = updatesAwaitingProjection === 0 && (lean || patched(PROJECT_LOCALLY_PATCH));
+      const local = updatesAwaitingProjection === 0;
       const { lastModified, confirmationMode: mode } = local
         ? await projectOrderLocally.executeWithOptions({ startToCloseTimeout: '30 seconds', summary }, [...projection])
         : await projectOrder.executeWithOptions({ startToCloseTimeout: '30 seconds', summary }, [...projection]);
@@ -344,7 +335,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
       projectedLines = linesNow;
       projectedShipments = shipmentsNow;
       projectedVersion = target;
-      publishVisibility(state!, lean);
+      publishVisibility(state!);
       continue;
     }
     deliverConfirmations();
@@ -358,13 +349,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
     const deadline = terminal ? null : currentDeadline(state!, settings.deadlines);
     if (terminal) {
       const quiet = !(await condition(wake, settings.terminalGraceMs, {
-        summary: `grace period ${describeDuration(settings.terminalGraceMs)} for late facts`,
+        summary: `grace period ${describeWait(settings.terminalGraceMs)} for late facts`,
       }));
       if (quiet && allHandlersFinished() && inFlight.size === 0) break;
     } else if (deadline) {
       const wait = Math.max(1, deadline.at - Date.now());
       const timedOut = !(await condition(wake, wait, {
-        summary: `deadline ${deadline.reason} in ${describeDuration(wait)}`,
+        summary: `deadline ${deadline.reason} in ${describeWait(wait)}`,
       }));
       if (timedOut && applyStuck(state!, deadline.reason, now())) {
         log.warn('order stuck', { orderNumber: state!.orderNumber, reason: deadline.reason });
@@ -381,10 +372,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
 
 /**
  * Search attributes and the Web UI's "current details" follow every projected change. Each upsert
- * is a history event and a visibility write on the server, so with `onlyChanges` only the values
- * that differ from what the execution already carries (from its start or earlier upserts) are sent.
+ * is a history event and a visibility write on the server, so only the values that differ from what
+ * the execution already carries (from its start or earlier upserts) are sent.
  */
-function publishVisibility(state: OrderState, onlyChanges: boolean) {
+function publishVisibility(state: OrderState) {
   const wanted: SearchAttributeUpdatePair[] = [
     { key: OrderStatusKey, value: state.status },
     { key: OrderSourceKey, value: state.content.source ?? null },
@@ -392,7 +383,7 @@ function publishVisibility(state: OrderState, onlyChanges: boolean) {
     { key: OrderStuckKey, value: state.stuck !== null },
   ];
   const current = workflowInfo().typedSearchAttributes;
-  const changes = onlyChanges ? wanted.filter((pair) => (current.get(pair.key as never) ?? null) !== pair.value) : wanted;
+  const changes = wanted.filter((pair) => (current.get(pair.key as never) ?? null) !== pair.value);
   if (changes.length) upsertSearchAttributes(changes);
   const last = state.timeline[state.timeline.length - 1];
   const lines = lineViews(state)

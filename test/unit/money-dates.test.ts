@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeDuration, formatShipStationDate, parseDuration, parseIsoTimestamp } from '../../domain/dates';
+import { describeDuration, describeWait, formatShipStationDate, parseDuration, parseIsoTimestamp } from '../../domain/dates';
 import { MoneyFormatError, formatCents, moneyToCents, parseMoney } from '../../domain/money';
 import { ORDER_STATUSES, STATUS_MAPPING, computeOrderTotal, shipStationStatusFields } from '../../domain/order';
 
@@ -295,5 +295,20 @@ describe('ShipStation status fields', () => {
   it('XML status values are distinct', () => {
     const values = ORDER_STATUSES.map((s) => STATUS_MAPPING[s].xml);
     expect(new Set(values).size).toBe(values.length);
+  });
+});
+
+describe('describeWait (timer summaries in the Web UI)', () => {
+  it.each([
+    [259_199_974, '3d'],
+    [3_599_900, '1h'],
+    [7_500_000, '2h 5m'],
+    [90_061_000, '1d 1h'],
+    [45_000, '45s'],
+    [1_500, '2s'],
+    [500, '500ms'],
+    [0, '0ms'],
+  ])('%d ms reads "%s"', (ms, text) => {
+    expect(describeWait(ms)).toBe(text);
   });
 });
