@@ -70,6 +70,14 @@ describe('read model unreachable', () => {
       expect(JSON.parse(body)).toMatchObject({ error: 'database_unavailable' });
       expect(body).not.toContain('    at ');
       expect(res.headers.get('Retry-After')).toBe('5');
+      // ShipStation gets its plain-text answer, after one more try (a broken pooled connection is not an outage).
+      const started = performance.now();
+      const notice = await app.request('/shipstation?action=shipnotify&order_number=A-1', { method: 'POST', headers: { Authorization: `Basic ${Buffer.from('ss-user:ssp_pw').toString('base64')}` }, body: '' });
+      expect(notice.status).toBe(503);
+      expect(notice.headers.get('Content-Type')).toMatch(/^text\/plain/);
+      expect(await notice.text()).toMatch(/database is unavailable; nothing was recorded/);
+      expect(notice.headers.get('Retry-After')).toBe('30');
+      expect(performance.now() - started).toBeGreaterThanOrEqual(250);
     } finally {
       await dead.close();
     }

@@ -66,6 +66,9 @@ const text = (status: Outcome['status'], body: string, log: Outcome['log'] = {},
   log: { ...log, ...(status >= 400 ? { error: body } : {}) },
 });
 
+/** Before a ShipStation call is answered 503 for the database, it is tried once more after this. */
+const DATABASE_RETRY_MS = 250;
+
 /** ShipStation's clock may run ahead of ours; a window end further out than this is not trusted. */
 const MAX_CLOCK_SKEW_MS = 15 * 60_000;
 
@@ -84,13 +87,34 @@ export function shipstationRoutes(deps: ShipStationDeps) {
   );
 
   // While ShipStation waits, the relay's sweeps hold back (briefly): its answers come first.
-  app.all('/', (c) => relay.whileShipStationWaits(() => handle(c)));
+  app.all('/', (c) =>
+    relay.whileShipStationWaits(async () => {
+      // Only the database makes a call answer 503. A pooled connection that broke when PostgreSQL
+      // restarted fails its next statement although the database is back; ShipStation never resends
+      // a refused notice, so one more try, shortly after, comes before telling it 503. Safe to repeat:
+      // a notice stored twice is a repeat its order recognises, an export page is read again.
+      const first = await handle(c);
+      if (first.status !== 503) return first;
+      await new Promise((resolve) => setTimeout(resolve, DATABASE_RETRY_MS));
+      c.header('Retry-After', undefined);
+      return handle(c);
+    }),
+  );
 
+  /** One answer; a database that cannot be reached is a plain-text 503 whatever step met it. */
   async function handle(c: Context) {
     const started = performance.now();
     const params = new URL(c.req.url).searchParams;
     const action = queryParam(params, 'action')?.trim().toLowerCase() ?? '';
+    try {
+      return await answer(c, params, action, started);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      return respond(c, failure(error), null, action, started);
+    }
+  }
 
+  async function answer(c: Context, params: URLSearchParams, action: string, started: number) {
     const read = readCredentials(c.req.header('Authorization'), params);
     if (!read.ok) return respond(c, text(401, read.reason), null, action, started);
     const { username, password } = read.credentials;
