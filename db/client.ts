@@ -40,6 +40,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   return { db, kind: 'pglite', location: target.pglitePath, close: () => client.close() };
 }
 
+/** The rows of a raw `db.execute`: postgres.js answers an array, PGlite an object holding `rows`. */
+export const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as T[];
+
 export async function pingDatabase(db: Db): Promise<void> {
   await db.execute(sql`select 1`);
 }

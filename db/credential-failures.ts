@@ -4,7 +4,7 @@
  * api/credential-throttle.ts.
  */
 import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
-import type { Db } from './client';
+import { rowsOf, type Db } from './client';
 import { credentialFailures } from './schema';
 
 /** Whose attempts are counted together: an identity (username, or a fixed name for bearer keys) from one client address. */
@@ -73,6 +73,5 @@ export async function purgeExpiredFailures(db: Db, now = new Date()): Promise<nu
   const expired = db.delete(credentialFailures).where(lt(credentialFailures.windowStartedAt, cutoff));
   // Counted in the database: after an attack there may be many rows, which need not travel back.
   const result = await db.execute(sql`with expired as (${expired.getSQL()} returning 1) select count(*)::int as deleted from expired`);
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { deleted: number }[];
-  return Number(rows[0]?.deleted ?? 0);
+  return Number(rowsOf<{ deleted: number }>(result)[0]?.deleted ?? 0);
 }

@@ -11,7 +11,7 @@
  * out one after another, whichever process sends them.
  */
 import { and, asc, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
-import type { Db } from './client';
+import { rowsOf, type Db } from './client';
 import { orderFacts, orders, shipmentNotices, type FactState, type OrderFactRow } from './schema';
 import { factDedupeKey, type OrderFact } from '../domain/facts';
 
@@ -21,8 +21,6 @@ export interface NewFact {
   /** Who reported it: shipnotify, export, pickup ack, replay... */
   via: string;
 }
-
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as T[];
 
 /** The facts as one JSON parameter, in arrival order; orders not in the read model are left out. */
 function factInsert(facts: NewFact[]): SQL {
@@ -230,11 +228,6 @@ export async function hasPendingFacts(db: Db, orderId: string): Promise<boolean>
 export async function findFact(db: Db, id: number): Promise<OrderFactRow | null> {
   const [row] = await db.select().from(orderFacts).where(eq(orderFacts.id, id));
   return row ?? null;
-}
-
-/** Facts still waiting to reach this order, oldest first. */
-export async function pendingFactsOf(db: Db, orderId: string): Promise<OrderFactRow[]> {
-  return db.select().from(orderFacts).where(and(eq(orderFacts.orderId, orderId), eq(orderFacts.state, 'pending'))).orderBy(asc(orderFacts.id));
 }
 
 export interface FactListFilter {

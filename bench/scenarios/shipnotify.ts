@@ -13,6 +13,7 @@
  * Target (issue 13): p99 at most 1.5x the floor at 50 senders, zero errors.
  */
 import { sql } from 'drizzle-orm';
+import { rowsOf } from '../../db/client';
 import { createMerchant, createOrders, exportAll, simulatorFor, waitForStatus } from '../api';
 import { cpuBetween, ratio, summarize, type LatencySummary } from '../stats';
 import type { ReportRow, Scenario } from '../types';
@@ -167,7 +168,7 @@ export const shipnotifyScenario: Scenario = async ({ stack, options, log }) => {
   async function noticeToShipped(orderNumbers: string[], sentAt: number[]): Promise<LatencySummary> {
     const result = await stack.database.db.execute(sql`
       select order_number, status_since from orders where merchant_id = ${merchant.id} and status = 'shipped'`);
-    const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { order_number: string; status_since: string | Date }[];
+    const rows = rowsOf<{ order_number: string; status_since: string | Date }>(result);
     const shippedAt = new Map(rows.map((row) => [row.order_number, new Date(row.status_since).getTime()]));
     return summarize(orderNumbers.map((n, k) => Math.max(0, (shippedAt.get(n) ?? Number.NaN) - sentAt[k]!)).filter(Number.isFinite));
   }
