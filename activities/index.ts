@@ -4,7 +4,7 @@
  */
 import { heartbeat, log } from '@temporalio/activity';
 import type { Db } from '../db/client';
-import { purgeRequestLog } from '../db/connections';
+import { purgeRequestLog } from '../db/request-log';
 import { purgeExpiredFailures } from '../db/credential-failures';
 import { purgeSettledFacts } from '../db/order-facts';
 import type { Client } from '@temporalio/client';

@@ -77,7 +77,7 @@ export async function recordNotice(
   target: NoticeTarget,
   notice: { connectionId: string; shipmentKey: string; query: string; contentType: string | null; body: string },
   fact: Omit<NewFact, 'orderId'>,
-  /** More CTEs of the same statement, reading `targets` (the call's log entry: db/connections.ts noticeLogCtes). */
+  /** More CTEs of the same statement, reading `targets` (the call's log entry: db/request-log.ts noticeLogCtes). */
   alsoWrite?: SQL,
 ): Promise<{ orderId: string; orderNumber: string; merchantId: string } | null> {
   const result = await db.execute(sql`

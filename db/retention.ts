@@ -14,11 +14,11 @@
  *   notice established is on the shipment.
  * - order_lines, merchants, connections, confirmation_targets, export_watermarks: no customer data.
  * - export_snapshots: order ids only (and replaced within EXPORT_SNAPSHOT_TTL).
- * - connection_requests: kept REQUEST_LOG_DAYS by its own schedule (db/connections.ts).
+ * - connection_requests: kept REQUEST_LOG_DAYS by its own schedule (db/request-log.ts).
  *
  * A purged order stays purged: a projection written later (a workflow still in its grace period, or
  * one reopened by a late fact) is redacted again in its own transaction (db/orders.ts), a raw notice
- * arriving for it is not kept (recordNotice, db/order-facts.ts), and exports leave it out (db/connections.ts).
+ * arriving for it is not kept (recordNotice, db/order-facts.ts), and exports leave it out (db/export-pages.ts).
  */
 import { and, asc, eq, inArray, isNotNull, lt, sql } from 'drizzle-orm';
 import { redactNoticeDetails, redactOrderFields, type PersonalOrderFields } from '../domain/retention';

@@ -6,12 +6,12 @@ import {
   deleteConnection,
   findConnection,
   listConnections,
-  readConnectionLog,
   rotateConnectionPassword,
   ScopeConflictError,
   setConnectionDisabled,
   UnknownMerchantError,
 } from '../../db/connections';
+import { readConnectionLog } from '../../db/request-log';
 import type { ConnectionRow } from '../../db/schema';
 import type { SecretDigest } from '../../db/secret-digest';
 import { toIso } from '../../db/orders';

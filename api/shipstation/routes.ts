@@ -8,16 +8,9 @@ import { and, eq, or, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Db } from '../../db/client';
-import {
-  connectionScope,
-  exportSnapshotPage,
-  findConnectionForLogin,
-  loadExportPage,
-  logConnectionRequest,
-  noticeLogCtes,
-  upgradePasswordDigest,
-  type RequestLogEntry,
-} from '../../db/connections';
+import { connectionScope, findConnectionForLogin, upgradePasswordDigest } from '../../db/connections';
+import { exportSnapshotPage, loadExportPage } from '../../db/export-pages';
+import { logConnectionRequest, noticeLogCtes, type RequestLogEntry } from '../../db/request-log';
 import { recordFacts, recordNotice, type NewFact, type NoticeTarget } from '../../db/order-facts';
 import { contentFromRows, storable, toIso } from '../../db/orders';
 import { orders, type ConnectionRow } from '../../db/schema';
