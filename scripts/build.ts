@@ -15,7 +15,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { build } from 'esbuild';
 import { MIGRATIONS_FOLDER } from '../db/migrate';
-import { PROJECT_ROOT } from '../runtime/temporal-cli';
+import { PROJECT_ROOT } from '../tooling/project-root';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../worker';
 
 const DIST = path.join(PROJECT_ROOT, 'dist');

@@ -20,7 +20,7 @@ import { keptSecret } from '../runtime/kept-secret';
 import { createLogger } from '../runtime/logger';
 import { ensureMaintenanceSchedule } from '../runtime/maintenance';
 import { connectClient, connectWorker, ensureSearchAttributes, installWorkerRuntime } from '../runtime/temporal';
-import { startDevServer, type RunningDevServer } from '../runtime/temporal-cli';
+import { startDevServer, type RunningDevServer } from '../tooling/temporal-cli';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createOrderWorker } from '../worker';
 

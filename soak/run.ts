@@ -19,7 +19,7 @@ import { Client, Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { orderPayload } from '../bench/api';
 import { orderWorkflowId } from '../domain/order';
-import { PROJECT_ROOT } from '../runtime/temporal-cli';
+import { PROJECT_ROOT } from '../tooling/project-root';
 import { ShipStationSimulator, type PreparedNotice } from '../test/support/shipstation-simulator';
 import { startWebhookReceiver, type WebhookReceiver } from '../test/support/webhook-receiver';
 import { stateQuery } from '../workflows/messages';

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, cpSync, mkdirSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startDevServer, type RunningDevServer } from '../runtime/temporal-cli';
+import { freePort, startDevServer, type RunningDevServer } from '../tooling/temporal-cli';
 import { PRODUCTION_COMMANDS, startProcess, Teardown, type RunningProcess } from '../test/support/processes';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createPrivatePostgres, type PrivatePostgres } from './postgres';

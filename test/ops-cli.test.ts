@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeServer, startApiServer } from '../api/server';
 import { createConnection } from '../db/connections';
 import { loadConfig } from '../runtime/config';
-import { freePort } from '../runtime/temporal-cli';
+import { freePort } from '../tooling/temporal-cli';
 import { runOps, table } from '../scripts/ops';
 import { createOrder, eventually, orderPayload, readState } from './support/orders';
 import { runOpsCaptured } from './support/ops';

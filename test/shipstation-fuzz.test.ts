@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeServer } from '../api/server';
 import type { Db } from '../db/client';
 import { loadConfig } from '../runtime/config';
-import { PROJECT_ROOT } from '../runtime/temporal-cli';
+import { PROJECT_ROOT } from '../tooling/project-root';
 import { call, sleep } from './support/api';
 import { DATABASE_KINDS } from './support/database';
 import { orderPayload } from './support/orders';

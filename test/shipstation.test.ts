@@ -19,7 +19,7 @@ import { connectionRequests, connections, orderFacts, shipmentNotices } from '..
 import { FactRelay } from '../runtime/fact-relay';
 import { canonicalJson, orderWorkflowId } from '../domain/order';
 import { loadConfig } from '../runtime/config';
-import { freePort } from '../runtime/temporal-cli';
+import { freePort } from '../tooling/temporal-cli';
 import { runOps } from '../scripts/ops';
 import { call, sleep, type TestApp } from './support/api';
 import { eventually, nextOrderNumber, orderPayload } from './support/orders';

@@ -17,7 +17,7 @@ import { createMerchant } from '../db/merchants';
 import { SecretDigest } from '../db/secret-digest';
 import { loadConfig } from '../runtime/config';
 import { connectClientLazily } from '../runtime/temporal';
-import { freePort, startDevServer, type RunningDevServer } from '../runtime/temporal-cli';
+import { freePort, startDevServer, type RunningDevServer } from '../tooling/temporal-cli';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createOrderWorker } from '../worker';
 import { call, type Requester } from './support/api';

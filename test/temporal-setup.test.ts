@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { msToTs } from '@temporalio/common/lib/time';
 import { ensureSearchAttributes } from '../runtime/temporal';
-import { findTemporalCli, LOCAL_CLI_PATH } from '../runtime/temporal-cli';
+import { findTemporalCli, LOCAL_CLI_PATH } from '../tooling/temporal-cli';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 describe('findTemporalCli', () => {

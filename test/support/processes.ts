@@ -1,7 +1,7 @@
 /** Real child processes for entry-point tests: output captured, exit awaited, signals sent. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
-import { PROJECT_ROOT } from '../../runtime/temporal-cli';
+import { PROJECT_ROOT } from '../../tooling/project-root';
 
 export interface RunningProcess {
   child: ChildProcess;

