@@ -6,15 +6,15 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { openDatabase, type Db } from './db/client';
 import { loadConfigOrExit, type Config } from './runtime/config';
-import { ensureMaintenanceSchedule } from './runtime/maintenance';
+import { createOrderServices } from './runtime/order-services';
+import type { OrderGateway } from './temporal/order-gateway';
+import { ensureMaintenanceSchedule } from './temporal/schedules';
 import { createLogger } from './runtime/logger';
-import { FactRelay } from './runtime/fact-relay';
-import { connectClient, connectWorker, ensureSearchAttributes, installWorkerRuntime } from './runtime/temporal';
+import { connectClient, connectWorker, ensureSearchAttributes, installWorkerRuntime } from './temporal/connection';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 /**
@@ -41,8 +41,7 @@ export interface OrderWorkerOptions {
   taskQueue: string;
   db: Db;
   /** For activities that send requests to order workflows (bulk retry), after the order's pending facts. */
-  temporal?: Client;
-  relay?: FactRelay;
+  gateway?: OrderGateway;
   /** A prebuilt bundle (the build's, or the one tests build per run); otherwise bundled at start. */
   workflowBundlePath?: string;
   /** How long in-flight activities may run on after shutdown starts; then they are cancelled. */
@@ -59,7 +58,7 @@ export function createOrderWorker(options: OrderWorkerOptions): Promise<Worker> 
     ...(options.workflowBundlePath
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: WORKFLOW_BUNDLE_OPTIONS.preloadModules } }),
-    activities: createActivities(options.db, options.temporal ?? null, options.relay ?? null),
+    activities: createActivities(options.db, options.gateway ?? null),
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
     ...(options.maxCachedWorkflows !== undefined && { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
@@ -98,9 +97,13 @@ async function main() {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       db: database.db,
-      temporal,
-      // Not started: the API processes forward facts; the worker's bulk retries deliver an order's own before retrying it.
-      relay: new FactRelay(database.db, temporal, { taskQueue: config.temporal.taskQueue, orders: config.orders, logger }),
+      // Its relay is not started: the API processes forward facts; bulk retries deliver an order's own before retrying it.
+      gateway: createOrderServices(database.db, temporal, {
+        taskQueue: config.temporal.taskQueue,
+        orders: config.orders,
+        requestTimeoutMs: config.requestTimeoutMs,
+        relay: { logger },
+      }).gateway,
       workflowBundlePath: existsSync(PREBUILT_WORKFLOW_BUNDLE) ? PREBUILT_WORKFLOW_BUNDLE : undefined,
       shutdownGraceMs: config.shutdownGraceMs,
       maxCachedWorkflows: config.workerCachedWorkflows,

@@ -4,12 +4,12 @@
  * request. Each request names the reason it was selected for, so an order whose situation changed
  * meanwhile refuses it instead of being retried blindly.
  */
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import { listOrders } from '../db/orders';
 import type { OrderRow } from '../db/schema';
 import type { StuckReason } from '../domain/order';
-import type { FactRelay } from '../runtime/fact-relay';
+import { AcceptedNotProjectedError } from '../temporal/errors';
+import type { OrderGateway } from '../temporal/order-gateway';
 import { retryUpdate } from '../workflows/messages';
 
 export interface BulkRetryFilter {
@@ -38,7 +38,7 @@ const PAGE = 500;
 export const BULK_RETRY_LIMIT = 10_000;
 const CONCURRENCY = 8;
 
-export function createBulkRetryActivities(db: Db, temporal: Client | null, relay: FactRelay | null) {
+export function createBulkRetryActivities(db: Db, gateway: OrderGateway | null) {
   return {
     async selectStuckOrders(filter: BulkRetryFilter): Promise<StuckOrderRef[]> {
       const stuckBefore = filter.stuckForMs ? new Date(Date.now() - filter.stuckForMs).toISOString() : undefined;
@@ -66,25 +66,20 @@ export function createBulkRetryActivities(db: Db, temporal: Client | null, relay
     },
 
     async retryOrders(orders: StuckOrderRef[]): Promise<Omit<BulkRetryReport, 'matched'>> {
-      if (!temporal || !relay) throw new Error('this worker has no Temporal client for bulk retries');
+      if (!gateway) throw new Error('this worker has no Temporal client for bulk retries');
       const report: Omit<BulkRetryReport, 'matched'> = { retried: 0, refused: [] };
       let next = 0;
       const worker = async () => {
         while (next < orders.length) {
           const order = orders[next++]!;
           try {
-            const deadline = Date.now() + 20_000;
-            // As for every request: the order's pending facts first, so a retry never overtakes them.
-            await relay.deliverOrder(order.orderId, deadline);
-            await temporal.withDeadline(deadline, () =>
-              temporal.workflow
-                .getHandle(order.workflowId)
-                .executeUpdate(retryUpdate, { args: [{ expiresAt: new Date(deadline - 2000).toISOString(), reason: order.reason }] }),
-            );
+            // Named with the reason it was selected for: an order whose situation changed refuses it.
+            await gateway.request(order, retryUpdate, { reason: order.reason });
             report.retried++;
           } catch (error) {
-            const reason = error instanceof WorkflowUpdateFailedError ? (error.cause?.message ?? error.message) : (error as Error).message;
-            report.refused.push({ merchantId: order.merchantId, orderNumber: order.orderNumber, reason });
+            // Accepted, only not yet in the read model: retried all the same.
+            if (error instanceof AcceptedNotProjectedError) report.retried++;
+            else report.refused.push({ merchantId: order.merchantId, orderNumber: order.orderNumber, reason: (error as Error).message });
           }
         }
       };

@@ -7,7 +7,6 @@ import { createHmac } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from '../db/client';
 import { confirmationTargetFor, findConfirmationByKey } from '../db/confirmations';
-import type { ConfirmationTargetRow } from '../db/schema';
 
 export const CONFIRMATION_REJECTED = 'ConfirmationRejected';
 
@@ -20,10 +19,17 @@ export interface DeliveryInput {
 
 export type DeliveryResult = { mode: 'pickup' } | { mode: 'push'; status: number };
 export type ConfirmationMode = DeliveryResult['mode'];
+type DeliveryTarget = { mode: 'pickup' } | { mode: 'push'; webhookUrl: string; signingSecret: string };
 
-/** How an order source takes confirmations now: pushed to its webhook, or picked up (the default). */
-export async function confirmationModeOf(db: Db, merchantId: string, source: string | null): Promise<ConfirmationMode> {
-  return isPush(await confirmationTargetFor(db, merchantId, source)) ? 'push' : 'pickup';
+/**
+ * How an order source takes confirmations right now (its target may change at any time): pushed to
+ * its webhook, or picked up (the default, also for a push target not fully set up). The one place
+ * the mode is read, by the projection (which tells the workflow) and by each delivery.
+ */
+export async function deliveryTargetFor(db: Db, merchantId: string, source: string | null): Promise<DeliveryTarget> {
+  const target = await confirmationTargetFor(db, merchantId, source);
+  if (target?.mode !== 'push' || !target.webhookUrl || !target.signingSecret) return { mode: 'pickup' };
+  return { mode: 'push', webhookUrl: target.webhookUrl, signingSecret: target.signingSecret };
 }
 
 /** The signature header's value: HMAC-SHA256 of the raw body with the target's secret, hex. */
@@ -42,14 +48,6 @@ function countDelivery(outcome: 'delivered' | 'rejected' | 'failed') {
 
 export function createConfirmationActivities(db: Db) {
   return {
-    /**
-     * How the order source takes confirmations right now (its target may change at any time). Run
-     * locally by the workflow: in pickup mode, the usual one, there is then nothing to schedule.
-     */
-    async confirmationMode(input: Pick<DeliveryInput, 'merchantId' | 'source'>): Promise<ConfirmationMode> {
-      return confirmationModeOf(db, input.merchantId, input.source);
-    },
-
     async deliverConfirmation(input: DeliveryInput): Promise<DeliveryResult> {
       try {
         const result = await pushConfirmation(db, input);
@@ -63,12 +61,9 @@ export function createConfirmationActivities(db: Db) {
   };
 }
 
-const isPush = (target: ConfirmationTargetRow | null): target is ConfirmationTargetRow & { webhookUrl: string; signingSecret: string } =>
-  target !== null && target.mode === 'push' && !!target.webhookUrl && !!target.signingSecret;
-
 async function pushConfirmation(db: Db, input: DeliveryInput): Promise<DeliveryResult> {
-  const target = await confirmationTargetFor(db, input.merchantId, input.source);
-  if (!isPush(target)) return { mode: 'pickup' };
+  const target = await deliveryTargetFor(db, input.merchantId, input.source);
+  if (target.mode === 'pickup') return target;
   const confirmation = await findConfirmationByKey(db, input.orderId, input.shipmentKey);
   // The workflow delivers only after projecting; a miss is a read-model hiccup worth retrying.
   if (!confirmation) throw new Error(`shipment ${input.shipmentKey} of order ${input.orderId} is not in the read model yet`);

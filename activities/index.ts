@@ -7,10 +7,9 @@ import type { Db } from '../db/client';
 import { purgeRequestLog } from '../db/request-log';
 import { purgeExpiredFailures } from '../db/credential-failures';
 import { purgeSettledFacts } from '../db/order-facts';
-import type { Client } from '@temporalio/client';
-import type { FactRelay } from '../runtime/fact-relay';
+import type { OrderGateway } from '../temporal/order-gateway';
 import { createBulkRetryActivities } from './bulk-retry';
-import { confirmationModeOf, createConfirmationActivities, type ConfirmationMode } from './confirmations';
+import { createConfirmationActivities, deliveryTargetFor, type ConfirmationMode } from './confirmations';
 import { findOrderById, projectOrder as writeProjection, stateFromRecord, type ProjectionInput } from '../db/orders';
 import { findMerchant } from '../db/merchants';
 import { purgePersonalData } from '../db/retention';
@@ -18,13 +17,13 @@ import { undeliveredShipments, type DeadlineOverrides } from '../domain/lifecycl
 import type { OrderState } from '../domain/order';
 
 /**
- * `temporal` and `relay` are needed by the activities that send requests to order workflows (bulk
- * retry): a request goes after the order's pending facts, as from the API.
+ * `gateway` is needed by the activities that send requests to order workflows (bulk retry): a
+ * request goes after the order's pending facts, as from the API.
  */
-export function createActivities(db: Db, temporal: Client | null = null, relay: FactRelay | null = null) {
+export function createActivities(db: Db, gateway: OrderGateway | null = null) {
   return {
     ...createConfirmationActivities(db),
-    ...createBulkRetryActivities(db, temporal, relay),
+    ...createBulkRetryActivities(db, gateway),
     /**
      * Writes one version of an order to the read model; returns the LastModified the database stamped
      * and, when shipments await their confirmation, how the order's source takes them (so the
@@ -33,9 +32,7 @@ export function createActivities(db: Db, temporal: Client | null = null, relay: 
     async projectOrder(input: ProjectionInput): Promise<{ lastModified: string; confirmationMode?: ConfirmationMode }> {
       const result = await writeProjection(db, input);
       const { state } = input;
-      const confirmationMode = undeliveredShipments(state).length
-        ? await confirmationModeOf(db, state.merchantId, state.content.source ?? null)
-        : undefined;
+      const confirmationMode = undeliveredShipments(state).length ? (await deliveryTargetFor(db, state.merchantId, state.content.source ?? null)).mode : undefined;
       log.debug('order projected', {
         orderNumber: input.state.orderNumber,
         status: input.state.status,

@@ -6,8 +6,8 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { FactsPendingError } from '../runtime/fact-relay';
-import { isTemporalUnreachable } from '../runtime/temporal';
-import { AcceptedNotProjectedError, NoWorkerError, OrderClosedError, RequestRefusedError, TemporalUnavailableError } from './order-gateway';
+import { isTemporalUnreachable } from '../temporal/connection';
+import { AcceptedNotProjectedError, NoWorkerError, OrderClosedError, RequestRefusedError, TemporalUnavailableError } from '../temporal/errors';
 
 export interface FieldProblem {
   path: string;

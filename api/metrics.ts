@@ -4,7 +4,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FactBacklog } from '../db/order-facts';
-import type { FactOutcome, FactRelayObserver } from '../runtime/fact-relay';
+import type { FactRelayObserver } from '../runtime/fact-relay';
+import type { FactOutcome } from '../temporal/fact-signals';
 
 /** What a shipnotify call came to, by the status ShipStation was answered. */
 const SHIPNOTIFY_OUTCOMES: Record<number, string> = {

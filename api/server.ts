@@ -12,11 +12,10 @@ import { openDatabase } from '../db/client';
 import { SecretDigest } from '../db/secret-digest';
 import { COMPOSE_DEFAULT_SECRET_DIGEST_KEY, ConfigError, loadConfigOrExit, resolveSecretDigestKey, type Config } from '../runtime/config';
 import { createLogger, type Logger } from '../runtime/logger';
-import { FactRelay } from '../runtime/fact-relay';
-import { connectClientLazily } from '../runtime/temporal';
+import { createOrderServices } from '../runtime/order-services';
+import { connectClientLazily } from '../temporal/connection';
 import { createApp } from './app';
 import { ApiMetrics } from './metrics';
-import { OrderGateway } from './order-gateway';
 
 export interface ApiServer {
   server: ServerType;
@@ -34,13 +33,13 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
   const secretDigest = deps.secretDigest ?? new SecretDigest(resolveSecretDigestKey(config));
   const metrics = deps.metrics ?? new ApiMetrics();
   // The relay runs in the API process, beside the handlers that store facts (docs/architecture.md).
-  const relay = new FactRelay(db, temporal, { taskQueue: config.temporal.taskQueue, orders: config.orders, logger, observer: metrics.factObserver });
-  relay.start();
-  const gateway = new OrderGateway(temporal, relay, {
+  const { relay, gateway } = createOrderServices(db, temporal, {
     taskQueue: config.temporal.taskQueue,
-    requestTimeoutMs: config.requestTimeoutMs,
     orders: config.orders,
+    requestTimeoutMs: config.requestTimeoutMs,
+    relay: { logger, observer: metrics.factObserver },
   });
+  relay.start();
   let stopping = false;
   const app = createApp({
     db,

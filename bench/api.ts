@@ -3,13 +3,12 @@
  * running stack, failing loudly on any unexpected status (a benchmark that hides errors lies).
  */
 import { sql } from 'drizzle-orm';
-import { OrderGateway } from '../api/order-gateway';
+import { createOrderServices } from '../runtime/order-services';
 import { normalizeOrderPayload, OrderPayloadSchema, type OrderPayload } from '../api/order-payload';
 import { createHashOf, orderIdFor } from '../api/order-view';
 import { canonicalJson } from '../domain/order';
 import pino from 'pino';
 import { loadConfig } from '../runtime/config';
-import { FactRelay } from '../runtime/fact-relay';
 import { ShipStationSimulator } from '../test/support/shipstation-simulator';
 import { runConcurrently, until } from './stats';
 import type { BenchStack } from './stack';
@@ -100,8 +99,7 @@ export async function createOrders(stack: BenchStack, merchant: BenchMerchant, c
  */
 export async function createOrdersThroughGateway(stack: BenchStack, merchant: BenchMerchant, count: number, options: { prefix: string; paid?: boolean; concurrency: number }) {
   const config = loadConfig({ TEMPORAL_TASK_QUEUE: stack.taskQueue });
-  const relay = new FactRelay(stack.database.db, stack.temporal, { taskQueue: stack.taskQueue, orders: config.orders, logger: pino({ level: 'silent' }) });
-  const gateway = new OrderGateway(stack.temporal, relay, { taskQueue: stack.taskQueue, requestTimeoutMs: 60_000, orders: config.orders });
+  const { gateway } = createOrderServices(stack.database.db, stack.temporal, { taskQueue: stack.taskQueue, orders: config.orders, requestTimeoutMs: 60_000, relay: { logger: pino({ level: 'silent' }) } });
   const numbers = Array.from({ length: count }, (_, i) => `${options.prefix}-${i + 1}`);
   const durations = await runConcurrently(count, options.concurrency, async (i) => {
     const content = normalizeOrderPayload(OrderPayloadSchema.parse(orderPayload(numbers[i]!, { paid: options.paid })) as OrderPayload);

@@ -200,7 +200,6 @@ export async function startBenchStack(options: { db: DatabaseKind; adminUrl?: st
       namespace,
       taskQueue,
       db: database.db,
-      temporal,
       workflowBundlePath: path.join(PROJECT_ROOT, 'dist', 'workflow-bundle.js'),
     });
     const run = worker.run();

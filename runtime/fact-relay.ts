@@ -22,21 +22,15 @@
  * statement, delivered, then settled in another. A lease outlives every call's deadline, so a fact
  * whose lease expired is no longer in flight anywhere.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import { claimFacts, hasPendingFacts, settleFacts, type ClaimedFact, type FactSettlement } from '../db/order-facts';
-import { describeFact, reopensClosedOrder, type FactMessage } from '../domain/facts';
-import type { OrderSettings } from '../domain/lifecycle';
-import { factSignal } from '../workflows/messages';
-import type { orderWorkflow, OrderWorkflowInput } from '../workflows/order';
-import { MerchantIdKey, OrderNumberKey } from '../workflows/search-attributes';
+import { describeFact } from '../domain/facts';
+import { isTemporalUnreachable } from '../temporal/connection';
+import type { FactOutcome, FactSignals } from '../temporal/fact-signals';
 import type { Logger } from './logger';
-import { isTemporalUnreachable } from './temporal';
 
 /** Facts of this order are still on their way; the request was not sent (nothing changed). */
 export class FactsPendingError extends Error {}
-
-export type FactOutcome = 'signalled' | 'reopened' | 'not_needed';
 
 /** What the API's metrics count (the worker's relay reports nothing). */
 export interface FactRelayObserver {
@@ -45,9 +39,6 @@ export interface FactRelayObserver {
 }
 
 export interface FactRelayOptions {
-  taskQueue: string;
-  /** Settings of a run that reopens a closed order (its merchant's deadlines are reapplied from the read model). */
-  orders: OrderSettings;
   logger: Logger;
   observer?: FactRelayObserver;
   /** Deadline of each Temporal call. */
@@ -89,7 +80,7 @@ export class FactRelay {
 
   constructor(
     private readonly db: Db,
-    private readonly temporal: Client,
+    private readonly signals: FactSignals,
     options: FactRelayOptions,
   ) {
     this.settings = { ...DEFAULTS, ...options };
@@ -163,6 +154,10 @@ export class FactRelay {
     while (await hasPendingFacts(this.db, orderId)) {
       // Too little time left to send one fairly: a failure now would say nothing about Temporal.
       if (deadline - Date.now() < MIN_ATTEMPT_MS) throw new FactsPendingError('a fact reported earlier for this order is still on its way; nothing changed, try again shortly');
+      // A relay that does not sweep (the worker's) has no probe timer: its requests probe, when one is due.
+      if (this.circuit.open && !(await this.probe())) {
+        throw new FactsPendingError(`a fact reported earlier for this order could not be delivered yet (Temporal unreachable: ${this.circuit.reason}); nothing changed, try again shortly`);
+      }
       const [fact] = await claimFacts(this.db, { limit: 1, leaseMs: this.leaseMs(), orderId, ignoreBackoff: true });
       if (fact) {
         const [settled] = await this.deliver([fact], deadline);
@@ -235,25 +230,29 @@ export class FactRelay {
     } catch (error) {
       this.settings.logger.warn({ err: error, facts: facts.length }, 'fact relay: could not record deliveries; their leases expire and they are sent again');
     }
-    const released = settled.find((s) => s.result === 'released');
+    // Only an attempt that reached the wire says anything about Temporal (one skipped for the open circuit says nothing new).
+    const released = attempted.find((s) => s.result === 'released' && s.sent);
     if (gotThrough) this.closeCircuit();
-    else if (released && fullTime) this.openCircuit(released.error);
+    else if (released && fullTime) this.openCircuit(released.reason ?? 'no answer');
     facts.forEach((fact, i) => this.report(fact, settled[i]!));
     return settled;
   }
 
-  /** One fact's attempt, classified; never throws. `sent`: it reached the wire (not skipped for an open circuit). */
-  private async attempt(fact: ClaimedFact, deadline: number): Promise<FactSettlement & { sent: boolean }> {
+  /**
+   * One fact's attempt, classified; never throws. `sent`: it reached the wire (not skipped for an open
+   * circuit); `reason`: why Temporal did not answer, for the circuit.
+   */
+  private async attempt(fact: ClaimedFact, deadline: number): Promise<FactSettlement & { sent: boolean; reason?: string }> {
     const { id, lease } = fact;
     // The circuit opened while this fact waited for its lane: give it back without another wait.
-    if (this.circuit.open) return { id, lease, sent: false, result: 'released', error: `Temporal unreachable: ${this.circuit.reason}` };
+    if (this.circuit.open) return { id, lease, sent: false, result: 'released', error: `Temporal unreachable: ${this.circuit.reason}`, reason: this.circuit.reason };
     try {
-      const { outcome, runId } = await this.send(fact, deadline);
+      const { outcome, runId } = await this.signals.send(fact, deadline);
       if (outcome === 'not_needed') return { id, lease, sent: true, result: 'not_needed' };
       return { id, lease, sent: true, result: 'delivered', outcome, ...(runId ? { runId } : {}) };
     } catch (error) {
       const reason = describeError(error);
-      if (isTemporalUnreachable(error)) return { id, lease, sent: true, result: 'released', error: `Temporal unreachable: ${reason}` };
+      if (isTemporalUnreachable(error)) return { id, lease, sent: true, result: 'released', error: `Temporal unreachable: ${reason}`, reason };
       return { id, lease, sent: true, result: 'failed', error: reason, retryInMs: retryDelayMs(fact.attempts + 1) };
     }
   }
@@ -270,36 +269,6 @@ export class FactRelay {
         'fact not delivered; it stays pending and is retried',
       );
     }
-  }
-
-  /** A signal to the running order; a closed one is reopened for facts it must record. */
-  private async send(fact: ClaimedFact, deadline: number): Promise<{ outcome: FactOutcome; runId?: string }> {
-    const message: FactMessage = { ...fact.fact, factId: String(fact.id), receivedAt: fact.receivedAt };
-    return this.temporal.withDeadline(deadline, async () => {
-      try {
-        await this.temporal.workflow.getHandle(fact.workflowId).signal(factSignal, message);
-        return { outcome: 'signalled' as const };
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-      }
-      if (!reopensClosedOrder(fact.fact)) return { outcome: 'not_needed' as const };
-      // The order is in the read model (the fact references its row), so the new run can rebuild it.
-      const input: OrderWorkflowInput = { kind: 'reopen', merchantId: fact.merchantId, orderNumber: fact.orderNumber, orderId: fact.orderId, settings: this.settings.orders };
-      const handle = await this.temporal.workflow.signalWithStart<typeof orderWorkflow, [FactMessage]>('orderWorkflow', {
-        workflowId: fact.workflowId,
-        taskQueue: this.settings.taskQueue,
-        args: [input],
-        signal: factSignal,
-        signalArgs: [message],
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: [
-          { key: MerchantIdKey, value: fact.merchantId },
-          { key: OrderNumberKey, value: fact.orderNumber },
-        ],
-        staticSummary: `Order ${fact.orderNumber} (${fact.merchantId}), reopened by a late message`,
-      });
-      return { outcome: 'reopened' as const, runId: handle.signaledRunId };
-    });
   }
 
   /**
@@ -349,7 +318,7 @@ export class FactRelay {
     if (!this.circuit.open) return true;
     if (Date.now() < this.circuit.nextProbeAt) return false;
     try {
-      await this.temporal.connection.withDeadline(Date.now() + this.settings.callTimeoutMs, () => this.temporal.workflowService.getSystemInfo({}));
+      await this.signals.ping(Date.now() + this.settings.callTimeoutMs);
       this.closeCircuit();
       return true;
     } catch (error) {

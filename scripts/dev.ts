@@ -12,14 +12,14 @@ import { openDatabase } from '../db/client';
 import { createMerchant, findMerchant, findMerchantByApiKey, rotateMerchantKey } from '../db/merchants';
 import { migrateDatabase } from '../db/migrate';
 import { SecretDigest } from '../db/secret-digest';
-import { FactRelay } from '../runtime/fact-relay';
+import { createOrderServices } from '../runtime/order-services';
 import { ApiMetrics } from '../api/metrics';
 import { startApiServer } from '../api/server';
 import { loadConfigOrExit, resolveSecretDigestKey, SECRET_DIGEST_KEY_FILE } from '../runtime/config';
 import { keptSecret } from '../runtime/kept-secret';
 import { createLogger } from '../runtime/logger';
-import { ensureMaintenanceSchedule } from '../runtime/maintenance';
-import { connectClient, connectWorker, ensureSearchAttributes, installWorkerRuntime } from '../runtime/temporal';
+import { ensureMaintenanceSchedule } from '../temporal/schedules';
+import { connectClient, connectWorker, ensureSearchAttributes, installWorkerRuntime } from '../temporal/connection';
 import { startDevServer, type RunningDevServer } from '../tooling/temporal-cli';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createOrderWorker } from '../worker';
@@ -108,8 +108,8 @@ async function main() {
 
     const connection = await connectWorker(temporalTarget);
     cleanups.push(() => connection.close());
-    const relay = new FactRelay(database.db, temporal, { taskQueue: config.temporal.taskQueue, orders: config.orders, logger });
-    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db, temporal, relay, maxCachedWorkflows: config.workerCachedWorkflows, shutdownGraceMs: config.shutdownGraceMs });
+    const { gateway } = createOrderServices(database.db, temporal, { taskQueue: config.temporal.taskQueue, orders: config.orders, requestTimeoutMs: config.requestTimeoutMs, relay: { logger } });
+    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db, gateway, maxCachedWorkflows: config.workerCachedWorkflows, shutdownGraceMs: config.shutdownGraceMs });
     const workerRun = worker.run();
     cleanups.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -490,7 +490,7 @@ describe.each(DATABASE_KINDS)('pickup cursor under concurrent shipments (read mo
       while (Date.now() < deadline) {
         const finished = allProjected;
         const res = await listShipments(app, merchant, `limit=${limit}${after !== undefined ? `&after=${after}` : ''}`);
-        expect(res.status).toBe(200);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
         for (const s of res.body.shipments) seen.push({ id: Number(s.id), key: `${s.orderNumber}/${s.shipmentKey}` });
         after = res.body.nextCursor;
         // A short page: this reader was ahead of the writers at that moment.

@@ -8,20 +8,22 @@ import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { eq, inArray } from 'drizzle-orm';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startApiServer } from '../api/server';
 import { claimFacts, discardFact, recordFacts, settleFacts } from '../db/order-facts';
 import { orderFacts } from '../db/schema';
 import { orderWorkflowId } from '../domain/order';
 import type { FactMessage, OrderFact } from '../domain/facts';
 import { loadConfig } from '../runtime/config';
-import { FactRelay } from '../runtime/fact-relay';
+import { FactRelay, FactsPendingError, type FactRelayOptions } from '../runtime/fact-relay';
+import { FactSignals } from '../temporal/fact-signals';
 import { freePort } from '../tooling/temporal-cli';
 import { call, type Requester } from './support/api';
 import { DATABASE_KINDS } from './support/database';
 import { runOpsCaptured } from './support/ops';
 import { createOrder, eventually, orderPayload } from './support/orders';
 import { startTestStack, type TestStack } from './support/stack';
+import { startTcpGate } from './support/tcp-gate';
 
 const ADMIN = 'fact-relay-admin-token-0123456789';
 const silent = pino({ level: 'silent' });
@@ -38,6 +40,9 @@ describe.each(DATABASE_KINDS)('fact relay on %s', (kind) => {
   afterAll(() => stack?.close());
 
   const db = () => stack.database.db;
+  /** Another relay on this suite's database and task queue (as in another API process), not started. */
+  const relayOf = (client: Client, options: Omit<FactRelayOptions, 'logger'> = {}) =>
+    new FactRelay(db(), new FactSignals(client, { taskQueue: stack.taskQueue, orders: stack.settings }), { logger: silent, ...options });
   const factsOf = (orderIds: string[]) => db().select().from(orderFacts).where(inArray(orderFacts.orderId, orderIds)).orderBy(orderFacts.id);
 
   /** The fact ids each signal carried, in the order the workflow's history received them. */
@@ -54,7 +59,7 @@ describe.each(DATABASE_KINDS)('fact relay on %s', (kind) => {
     const merchant = await stack.newMerchant('relay');
     const orders = await Promise.all(Array.from({ length: 6 }, () => createOrder(stack, merchant.id)));
     // Three relays at once (the suite's and two more): as with three API processes on one database.
-    const extra = [1, 2].map(() => new FactRelay(db(), stack.client, { taskQueue: stack.taskQueue, orders: stack.settings, logger: silent, lanes: 3, batch: 4 }));
+    const extra = [1, 2].map(() => relayOf(stack.client, { lanes: 3, batch: 4 }));
     extra.forEach((r) => r.start());
     try {
       // Eight facts per order, stored concurrently (as concurrent notices would be) while the relays run.
@@ -172,11 +177,48 @@ describe.each(DATABASE_KINDS)('fact relay on %s', (kind) => {
     }
   });
 
+  it('a relay that does not sweep (the worker\'s) notices Temporal back on a request, however often requests failed meanwhile', async () => {
+    const merchant = await stack.newMerchant('back');
+    const { ref } = await createOrder(stack, merchant.id);
+    const gate = await startTcpGate(inject('temporalAddress'));
+    const connection = Connection.lazy({ address: gate.address });
+    const relay = relayOf(new Client({ connection, namespace: inject('temporalNamespace') }), { callTimeoutMs: 1000 });
+    await stack.relay.stop(); // only the relay under test delivers
+    try {
+      await recordFacts(db(), [{ orderId: ref.orderId, fact: { kind: 'exported', exportKey: 'while-away' }, via: 'test' }]);
+      gate.close();
+      await expect(relay.deliverOrder(ref.orderId, Date.now() + 3000)).rejects.toThrow(FactsPendingError);
+      expect(relay.temporalState.reachable).toBe(false);
+      // Requests keep coming while Temporal is away (a bulk retry, clients retrying): they fail fast
+      // and must not keep postponing the next probe.
+      const away = Date.now();
+      while (Date.now() - away < 3000) {
+        await expect(relay.deliverOrder(ref.orderId, Date.now() + 3000)).rejects.toThrow(FactsPendingError);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      gate.open();
+      await eventually(
+        () => relay.deliverOrder(ref.orderId, Date.now() + 3000).then(() => true, () => false),
+        (delivered) => delivered,
+        20_000,
+      );
+      expect(relay.temporalState.reachable).toBe(true);
+      const [fact] = await factsOf([ref.orderId]);
+      expect(fact).toMatchObject({ state: 'delivered', outcome: 'signalled', attempts: 0 });
+      // The reason is said once, not once per failed request ("Temporal unreachable: Temporal unreachable: ...").
+      expect(fact!.lastError ?? '').not.toMatch(/Temporal unreachable: Temporal unreachable/);
+    } finally {
+      await connection.close().catch(() => {});
+      await gate.stop();
+      stack.relay.start();
+    }
+  });
+
   it('an unreachable Temporal opens one circuit: the facts wait uncounted and flow once a relay reaches it', async () => {
     const merchant = await stack.newMerchant('dark');
     const { ref } = await createOrder(stack, merchant.id);
     const connection = Connection.lazy({ address: '127.0.0.1:1' });
-    const dark = new FactRelay(db(), new Client({ connection, namespace: 'default' }), { taskQueue: stack.taskQueue, orders: stack.settings, logger: silent, callTimeoutMs: 1000 });
+    const dark = relayOf(new Client({ connection, namespace: 'default' }), { callTimeoutMs: 1000 });
     await stack.relay.stop(); // only the dark relay runs for now
     try {
       dark.start();

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection } from '../db/connections';
 import { connectionRequests } from '../db/schema';
-import { ensureMaintenanceSchedule, PERSONAL_DATA_SCHEDULE_ID, PURGE_SCHEDULE_ID } from '../runtime/maintenance';
+import { ensureMaintenanceSchedule, PERSONAL_DATA_SCHEDULE_ID, PURGE_SCHEDULE_ID } from '../temporal/schedules';
 import { eventually } from './support/orders';
 import { startTestStack, type TestStack } from './support/stack';
 

@@ -1,7 +1,7 @@
 /** The order workflow on a real Temporal dev server with a real read model. */
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RequestRefusedError } from '../api/order-gateway';
+import { RequestRefusedError } from '../temporal/errors';
 import { normalizeOrderPayload, OrderPayloadSchema } from '../api/order-payload';
 import { createHashOf } from '../api/order-view';
 import { canonicalJson, orderWorkflowId, type OrderState } from '../domain/order';
@@ -39,7 +39,9 @@ describe.each(DATABASE_KINDS)('order lifecycle (read model on %s)', (kind) => {
     const { ref, state: created } = await createOrder(stack, merchant.id, orderPayload({ paid: false }));
     expect(created.status).toBe('await_payment');
 
-    const paid = await stack.gateway.request(ref, markPaidUpdate, {});
+    await stack.gateway.request(ref, markPaidUpdate, {});
+
+    const paid = await live(stack, ref);
     expect(paid.status).toBe('pending');
 
     await stack.sendFact(ref, { kind: 'exported', exportKey: 'page-1' });
@@ -102,11 +104,13 @@ describe('order requests', () => {
 
   it('hold from pending, exported while held, release returns to at_wms', async () => {
     const { ref } = await createOrder(stack, merchant.id);
-    const held = await stack.gateway.request(ref, holdUpdate, { reason: 'address check' });
+    await stack.gateway.request(ref, holdUpdate, { reason: 'address check' });
+    const held = await live(stack, ref);
     expect(held).toMatchObject({ status: 'on_hold', heldFrom: 'pending', holdReason: 'address check' });
     await stack.sendFact(ref, { kind: 'exported', exportKey: 'race' });
     await eventually(() => live(stack, ref), (s) => s.heldFrom === 'at_wms');
-    const released = await stack.gateway.request(ref, releaseUpdate, {});
+    await stack.gateway.request(ref, releaseUpdate, {});
+    const released = await live(stack, ref);
     expect(released.status).toBe('at_wms');
   });
 
@@ -137,7 +141,8 @@ describe('order requests', () => {
   it('cancel and hold are idempotent; a canceled order cannot be paid', async () => {
     const { ref } = await createOrder(stack, merchant.id, orderPayload({ paid: false }));
     await stack.gateway.request(ref, cancelUpdate, { reason: 'dup' });
-    const again = await stack.gateway.request(ref, cancelUpdate, { reason: 'dup' });
+    await stack.gateway.request(ref, cancelUpdate, { reason: 'dup' });
+    const again = await live(stack, ref);
     expect(again.timeline.filter((e) => e.event === 'canceled')).toHaveLength(1);
     await refused(stack.gateway.request(ref, markPaidUpdate, {}), /canceled/);
     await refused(stack.gateway.request(ref, holdUpdate, { reason: 'x' }), /canceled/);
@@ -159,14 +164,19 @@ describe('order requests', () => {
     const exported = await until(stack, ref, (s) => s.status === 'at_wms');
     expect(exported.lastModified).toBe(t0); // pending -> at_wms: same category
 
-    const held = await stack.gateway.request(ref, holdUpdate, { reason: 'check' });
+    await stack.gateway.request(ref, holdUpdate, { reason: 'check' });
+
+    const held = await live(stack, ref);
     expect(Date.parse(held.lastModified!)).toBeGreaterThan(Date.parse(t0));
-    const changed = await stack.gateway.request(ref, updateOrderUpdate, { changes: { shipTo: { name: 'New Name', country: 'US', city: 'Austin', street1: '2 Main' } } });
+    await stack.gateway.request(ref, updateOrderUpdate, { changes: { shipTo: { name: 'New Name', country: 'US', city: 'Austin', street1: '2 Main' } } });
+    const changed = await live(stack, ref);
     expect(Date.parse(changed.lastModified!)).toBeGreaterThan(Date.parse(held.lastModified!));
-    const released = await stack.gateway.request(ref, releaseUpdate, {});
+    await stack.gateway.request(ref, releaseUpdate, {});
+    const released = await live(stack, ref);
     expect(released.status).toBe('at_wms');
     expect(Date.parse(released.lastModified!)).toBeGreaterThan(Date.parse(changed.lastModified!));
-    const resent = await stack.gateway.request(ref, resendUpdate, {});
+    await stack.gateway.request(ref, resendUpdate, {});
+    const resent = await live(stack, ref);
     expect(Date.parse(resent.lastModified!)).toBeGreaterThan(Date.parse(released.lastModified!));
 
     await stack.sendFact(ref, { kind: 'shipmentReported', report: { shipmentKey: 'all', carrier: 'UPS', trackingNumber: '1ZALL', reportedVia: 'test' } });
@@ -251,7 +261,8 @@ describe('deadlines, retry and late facts', () => {
     expect(described.typedSearchAttributes.get(StuckReasonKey)).toBe('not_exported');
 
     const { retryUpdate } = await import('../workflows/messages');
-    const retried = await stack.gateway.request(ref, retryUpdate, {});
+    await stack.gateway.request(ref, retryUpdate, {});
+    const retried = await live(stack, ref);
     expect(retried.stuck).toBeNull();
     expect(Date.parse(retried.lastModified!)).toBeGreaterThan(Date.parse(state.lastModified!));
     // Still not exported: the deadline runs again and fires again.

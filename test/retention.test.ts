@@ -5,14 +5,14 @@
  */
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OrderGateway } from '../api/order-gateway';
+import { OrderGateway } from '../temporal/order-gateway';
 import { recordNotice } from '../db/order-facts';
 import { purgePersonalData } from '../db/retention';
 import { connectionRequests, connections, orderFacts, orderLines, orders, shipmentNotices, shipments } from '../db/schema';
 import { orderWorkflowId } from '../domain/order';
 import { REDACTED } from '../domain/retention';
 import { cancelUpdate } from '../workflows/messages';
-import { ensureMaintenanceSchedule, maintenanceScheduleIds } from '../runtime/maintenance';
+import { ensureMaintenanceSchedule, maintenanceScheduleIds } from '../temporal/schedules';
 import { call, type TestApp } from './support/api';
 import { DATABASE_KINDS } from './support/database';
 import { createOrder, eventually, orderPayload } from './support/orders';
@@ -338,7 +338,7 @@ describe.each(DATABASE_KINDS)('personal-data retention (read model on %s)', (kin
       const shipmentKey = before[n]!.shipments[0]?.shipmentKey ?? 'trk:RAW1';
       const notice = { connectionId: con!.id, shipmentKey, query: 'action=shipnotify', contentType: 'application/xml', body: '<ShipNotice><Recipient><Name>Charles Babbage</Name></Recipient></ShipNotice>' };
       const fact = { fact: { kind: 'shipmentReported' as const, report: { shipmentKey, carrier: 'UPS', reportedVia: 'shipnotify', details: { recipient: { name: 'Charles Babbage' } } } }, via: 'shipnotify' };
-      return recordNotice(db(), { where: eq(orders.orderId, orderId), rank: sql`${orders.orderId}` }, notice, fact);
+      return recordNotice(db(), { scope: con!, references: [{ by: 'orderId', value: orderId, source: 'body OrderID' }] }, notice, fact);
     };
     expect(await resent(OLD_CANCELED)).toMatchObject({ orderId: before[OLD_CANCELED]!.order.orderId });
     expect(await noticesOf(before[OLD_CANCELED]!.order.orderId)).toEqual([]);

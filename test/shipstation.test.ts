@@ -11,12 +11,11 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
 import { createApp } from '../api/app';
-import { OrderGateway } from '../api/order-gateway';
+import { createOrderServices } from '../runtime/order-services';
 import { normalizeOrderPayload, type OrderPayload } from '../api/order-payload';
 import { createHashOf, orderIdFor } from '../api/order-view';
 import { closeServer, startApiServer } from '../api/server';
 import { connectionRequests, connections, orderFacts, shipmentNotices } from '../db/schema';
-import { FactRelay } from '../runtime/fact-relay';
 import { canonicalJson, orderWorkflowId } from '../domain/order';
 import { loadConfig } from '../runtime/config';
 import { freePort } from '../tooling/temporal-cli';
@@ -1349,8 +1348,12 @@ describe('Temporal unreachable', () => {
     deadConnection = Connection.lazy({ address: '127.0.0.1:1' });
     const deadClient = new Client({ connection: deadConnection, namespace: 'default' });
     // Not started: the suite's own relay (live Temporal) sweeps up what the dead process stored.
-    const deadRelay = new FactRelay(stack.database.db, deadClient, { taskQueue: stack.taskQueue, orders: stack.settings, logger: pino({ level: 'silent' }) });
-    const deadGateway = new OrderGateway(deadClient, deadRelay, { taskQueue: stack.taskQueue, requestTimeoutMs: 2000, orders: stack.settings });
+    const { relay: deadRelay, gateway: deadGateway } = createOrderServices(stack.database.db, deadClient, {
+      taskQueue: stack.taskQueue,
+      orders: stack.settings,
+      requestTimeoutMs: 2000,
+      relay: { logger: pino({ level: 'silent' }) },
+    });
     deadApp = createApp({
       db: stack.database.db,
       temporal: deadClient,

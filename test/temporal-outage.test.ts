@@ -16,7 +16,7 @@ import { startApiServer, type ApiServer } from '../api/server';
 import { createMerchant } from '../db/merchants';
 import { SecretDigest } from '../db/secret-digest';
 import { loadConfig } from '../runtime/config';
-import { connectClientLazily } from '../runtime/temporal';
+import { connectClientLazily } from '../temporal/connection';
 import { freePort, startDevServer, type RunningDevServer } from '../tooling/temporal-cli';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createOrderWorker } from '../worker';

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { msToTs } from '@temporalio/common/lib/time';
-import { ensureSearchAttributes } from '../runtime/temporal';
+import { ensureSearchAttributes } from '../temporal/connection';
 import { findTemporalCli, LOCAL_CLI_PATH } from '../tooling/temporal-cli';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 

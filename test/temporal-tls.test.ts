@@ -21,7 +21,7 @@ import { Connection, type Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { loadConfig, type Config } from '../runtime/config';
-import { connectClient, connectWorker, temporalConnectionOptions } from '../runtime/temporal';
+import { connectClient, connectWorker, temporalConnectionOptions } from '../temporal/connection';
 
 /**
  * The only name in the server certificate. The proxy listens on 127.0.0.1, which the certificate

@@ -1,4 +1,4 @@
-/** Housekeeping run by Temporal schedules (runtime/maintenance.ts), visible in the Web UI. */
+/** Housekeeping run by Temporal schedules (temporal/schedules.ts), visible in the Web UI. */
 import { proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { BulkRetryFilter, BulkRetryReport } from '../activities/bulk-retry';

@@ -4,8 +4,9 @@
  * (with validators); reads are the `state` query.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { FactMessage } from '../domain/facts';
-import type { OrderChanges, OrderState, StuckReason } from '../domain/order';
+import type { OrderChanges, OrderState, OrderStatus, StuckReason } from '../domain/order';
 
 /** Every update carries the caller's deadline: a worker that only gets to it later refuses it. */
 export interface RequestEnvelope {
@@ -23,18 +24,31 @@ export interface UpdateOrderRequest extends RequestEnvelope {
   changes: OrderChanges;
 }
 
-export const registerUpdate = defineUpdate<OrderState, [RegisterRequest]>('register');
-export const markPaidUpdate = defineUpdate<OrderState, [RequestEnvelope]>('markPaid');
-export const holdUpdate = defineUpdate<OrderState, [ReasonRequest]>('hold');
-export const releaseUpdate = defineUpdate<OrderState, [RequestEnvelope]>('release');
-export const cancelUpdate = defineUpdate<OrderState, [ReasonRequest]>('cancel');
-export const updateOrderUpdate = defineUpdate<OrderState, [UpdateOrderRequest]>('updateOrder');
+/**
+ * What every update answers once its change is in the read model: enough for the caller to know where
+ * the order stands; the read model (or the `state` query) has the rest.
+ */
+export interface RequestOutcome {
+  status: OrderStatus;
+  /** The order's version holding the change (the read model has it, or a newer one). */
+  version: number;
+}
+
+/** A request an order can accept or refuse: an update carrying `R` and answering the outcome. */
+export type OrderRequest<R extends RequestEnvelope> = UpdateDefinition<RequestOutcome, [R]>;
+
+export const registerUpdate = defineUpdate<RequestOutcome, [RegisterRequest]>('register');
+export const markPaidUpdate = defineUpdate<RequestOutcome, [RequestEnvelope]>('markPaid');
+export const holdUpdate = defineUpdate<RequestOutcome, [ReasonRequest]>('hold');
+export const releaseUpdate = defineUpdate<RequestOutcome, [RequestEnvelope]>('release');
+export const cancelUpdate = defineUpdate<RequestOutcome, [ReasonRequest]>('cancel');
+export const updateOrderUpdate = defineUpdate<RequestOutcome, [UpdateOrderRequest]>('updateOrder');
 export interface RetryRequest extends RequestEnvelope {
   /** Retry only if the order is (still) stuck for this reason (bulk retries name what they selected). */
   reason?: StuckReason;
 }
-export const retryUpdate = defineUpdate<OrderState, [RetryRequest]>('retry');
-export const resendUpdate = defineUpdate<OrderState, [RequestEnvelope]>('resend');
+export const retryUpdate = defineUpdate<RequestOutcome, [RetryRequest]>('retry');
+export const resendUpdate = defineUpdate<RequestOutcome, [RequestEnvelope]>('resend');
 
 /**
  * Every fact reaches an order by this one signal, forwarded from the database by the fact relay

@@ -9,11 +9,12 @@ import pino from 'pino';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app';
 import type { ThrottleSettings } from '../../api/credential-throttle';
-import { OrderGateway } from '../../api/order-gateway';
+import type { OrderGateway } from '../../temporal/order-gateway';
+import { createOrderServices } from '../../runtime/order-services';
 import { createMerchant } from '../../db/merchants';
 import { recordFacts } from '../../db/order-facts';
 import type { OrderFact } from '../../domain/facts';
-import { FactRelay, FactsPendingError } from '../../runtime/fact-relay';
+import { FactsPendingError, type FactRelay } from '../../runtime/fact-relay';
 import { SecretDigest } from '../../db/secret-digest';
 import type { OrderSettings } from '../../domain/lifecycle';
 import { loadConfig, type Config } from '../../runtime/config';
@@ -84,9 +85,8 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
   const nativeConnection = await NativeConnection.connect({ address });
   const taskQueue = uniqueId('orders-test');
   const settings: OrderSettings = { ...LONG_SETTINGS, ...options.settings };
-  const silent = pino({ level: 'silent' });
-  const relay = new FactRelay(database.db, client, { taskQueue, orders: settings, logger: silent });
-  const gateway = new OrderGateway(client, relay, { taskQueue, requestTimeoutMs: options.requestTimeoutMs ?? 10_000, orders: settings });
+  const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const { relay, gateway, bulkRetries } = createOrderServices(database.db, client, { taskQueue, orders: settings, requestTimeoutMs: options.requestTimeoutMs ?? 10_000, relay: { logger: silent } });
 
   let run: Promise<void> | null = null;
   const secretDigestKey = randomBytes(32).toString('hex');
@@ -102,7 +102,7 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
     secretDigestKey,
     secretDigest,
     async startWorker() {
-      const worker = await createOrderWorker({ connection: nativeConnection, namespace, taskQueue, db: database.db, temporal: client, relay, workflowBundlePath: inject('workflowBundlePath') });
+      const worker = await createOrderWorker({ connection: nativeConnection, namespace, taskQueue, db: database.db, gateway, workflowBundlePath: inject('workflowBundlePath') });
       stack.worker = worker;
       run = worker.run();
     },

@@ -1,7 +1,7 @@
 /** How config turns into Temporal connection options (the real TLS handshakes: test/temporal-tls.test.ts). */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../runtime/config';
-import { temporalConnectionOptions } from '../../runtime/temporal';
+import { temporalConnectionOptions } from '../../temporal/connection';
 
 describe('temporalConnectionOptions', () => {
   it('plaintext by default: just the address', () => {

@@ -5,8 +5,8 @@ import type { SearchAttributeType } from '@temporalio/common';
 // A CommonJS package: Node's ESM loader only offers its default export.
 import protos from '@temporalio/proto';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import type { Config } from './config';
-import type { Logger } from './logger';
+import type { Config } from '../runtime/config';
+import type { Logger } from '../runtime/logger';
 
 /** Where and how to reach Temporal: the config's settings, or just an address for the dev server. */
 export type TemporalTarget = Pick<Config['temporal'], 'address' | 'namespace'> & Partial<Pick<Config['temporal'], 'tls' | 'apiKey'>>;
@@ -111,4 +111,9 @@ export function isTemporalUnreachable(error: unknown): boolean {
     // Rate-limited (namespace or frontend limits): the server's state, not the message's.
     isGrpcCode(error, 8 /* RESOURCE_EXHAUSTED */)
   );
+}
+
+/** A cheap call that succeeds while Temporal answers (readiness, the fact relay's probe). */
+export async function pingTemporal(client: Client, deadline: number): Promise<void> {
+  await client.connection.withDeadline(deadline, () => client.workflowService.getSystemInfo({}));
 }

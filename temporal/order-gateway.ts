@@ -1,54 +1,27 @@
 /**
- * The API's only way to send requests to order workflows. Requests (updates) wait a bounded time and
- * carry that deadline into the workflow, so "no worker answered" really means nothing changed. Facts
- * do not come through here: they are stored and forwarded by the fact relay (runtime/fact-relay.ts),
- * which delivers an order's pending facts before any request is sent to it.
+ * Requests to order workflows: creating an order (update-with-start) and every later request (an
+ * update). Each waits a bounded time and carries that deadline into the workflow, so "no worker
+ * answered" really means nothing changed. Facts do not come through here: they are stored and
+ * forwarded by the fact relay (runtime/fact-relay.ts), which delivers an order's pending facts
+ * before any request is sent to it. The API and the bulk-retry activity both send requests here.
  */
-import {
-  WithStartWorkflowOperation,
-  WorkflowUpdateStage,
-  type WorkflowUpdateHandle,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
-import {
-  ApplicationFailure,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type SearchAttributePair,
-  type UpdateDefinition,
-} from '@temporalio/common';
+import { WithStartWorkflowOperation, WorkflowUpdateStage, type Client, type WorkflowUpdateHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
 import { initialStatus, withDeadlineOverrides, type DeadlineOverrides, type OrderSettings } from '../domain/lifecycle';
-import { orderWorkflowId, type OrderContent, type OrderState, type ShipmentReport } from '../domain/order';
+import { orderWorkflowId, type OrderContent } from '../domain/order';
 import { addLogContext } from '../runtime/log-context';
-import { EXPIRED, REFUSED, REOPENING, registerUpdate, type RequestEnvelope } from '../workflows/messages';
-import type { orderWorkflow, OrderWorkflowInput } from '../workflows/order';
-import { MerchantIdKey, OrderNumberKey, OrderSourceKey, OrderStatusKey, OrderStuckKey } from '../workflows/search-attributes';
 import type { FactRelay } from '../runtime/fact-relay';
-import { isGrpcCode } from '../runtime/temporal';
-import { orderIdFor } from './order-view';
+import { registerUpdate, type OrderRequest, type RequestEnvelope, type RequestOutcome } from '../workflows/messages';
+import type { OrderWorkflowInput } from '../workflows/order';
+import { MerchantIdKey, OrderNumberKey, OrderSourceKey, OrderStatusKey, OrderStuckKey } from '../workflows/search-attributes';
+import { AcceptedNotProjectedError, isCallTimeout, translateRequestError } from './errors';
+import { orderHandle, workflowType, type OrderWorkflow } from './workflow-refs';
 
 export interface OrderRef {
   merchantId: string;
   orderNumber: string;
   orderId: string;
 }
-
-/** The workflow refused the request; the reason is for the caller. Nothing changed. */
-export class RequestRefusedError extends Error {}
-/** No worker took the request in time. Nothing changed (the workflow refuses it if it arrives later). */
-export class NoWorkerError extends Error {}
-/** The order's workflow has closed (terminal and past its grace period). */
-export class OrderClosedError extends Error {}
-/** Temporal itself could not be reached. */
-export class TemporalUnavailableError extends Error {}
-/**
- * The workflow accepted the request but its change is not in the read model yet (the database is
- * slow or down; the projection keeps retrying). It will take effect: the API answers 202.
- */
-export class AcceptedNotProjectedError extends Error {}
 
 export interface OrderGatewayOptions {
   taskQueue: string;
@@ -82,8 +55,8 @@ export class OrderGateway {
       settings: withDeadlineOverrides(this.options.orders, deadlineOverrides),
       registerBy: expiresAt,
     };
-    const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
-      workflowId: this.workflowIdOf(ref),
+    const startWorkflowOperation = new WithStartWorkflowOperation<OrderWorkflow>(workflowType('orderWorkflow'), {
+      workflowId: this.logged(ref),
       taskQueue: this.options.taskQueue,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
@@ -111,23 +84,20 @@ export class OrderGateway {
       return 'registered';
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) return 'closed';
-      throw this.translate(error);
+      throw translateRequestError(error, this.options.requestTimeoutMs);
     }
   }
 
   /**
-   * Sends one request (update) and returns the order's state once the change is projected. The
-   * order's pending facts go first (FactsPendingError, nothing sent, when they cannot): a request must
-   * never overtake what ShipStation already reported.
+   * Sends one request (update) and answers its outcome once the change is projected. The order's
+   * pending facts go first (FactsPendingError, nothing sent, when they cannot): a request must never
+   * overtake what ShipStation already reported.
    */
-  async request<R extends RequestEnvelope>(
-    ref: Pick<OrderRef, 'merchantId' | 'orderNumber'>,
-    update: UpdateDefinition<OrderState, [R]>,
-    args: RequestArgs<R>,
-  ): Promise<OrderState> {
+  async request<R extends RequestEnvelope>(ref: OrderRef, update: OrderRequest<R>, args: RequestArgs<R>): Promise<RequestOutcome> {
     const deadline = this.deadline();
-    const handle = this.handle(ref);
-    await this.relay.deliverOrder(orderIdFor(ref.merchantId, ref.orderNumber), deadline);
+    this.logged(ref);
+    const handle = orderHandle(this.client, ref);
+    await this.relay.deliverOrder(ref.orderId, deadline);
     try {
       return await this.acceptedThenProjected(deadline, () =>
         handle.startUpdate(update, {
@@ -136,7 +106,7 @@ export class OrderGateway {
         }),
       );
     } catch (error) {
-      throw this.translate(error);
+      throw translateRequestError(error, this.options.requestTimeoutMs);
     }
   }
 
@@ -150,22 +120,18 @@ export class OrderGateway {
     try {
       return await this.client.withDeadline(deadline, () => accepted.result());
     } catch (error) {
-      if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcCode(error, 4 /* DEADLINE_EXCEEDED */)) {
+      if (isCallTimeout(error)) {
         throw new AcceptedNotProjectedError('accepted; the change will show once the read model catches up (the database is slow or unavailable)');
       }
       throw error;
     }
   }
 
-  /** The order's workflow id; also names the order and workflow in the request's log lines. */
-  private workflowIdOf(ref: Pick<OrderRef, 'merchantId' | 'orderNumber'>): string {
+  /** Names the order and its workflow in the request's log lines; returns the workflow id. */
+  private logged(ref: OrderRef): string {
     const workflowId = orderWorkflowId(ref.merchantId, ref.orderNumber);
     addLogContext({ orderNumber: ref.orderNumber, workflowId });
     return workflowId;
-  }
-
-  private handle(ref: Pick<OrderRef, 'merchantId' | 'orderNumber'>): WorkflowHandle<typeof orderWorkflow> {
-    return this.client.workflow.getHandle(this.workflowIdOf(ref));
   }
 
   private searchAttributes(ref: OrderRef, content: OrderContent): SearchAttributePair[] {
@@ -190,25 +156,4 @@ export class OrderGateway {
     const margin = Math.min(2000, this.options.requestTimeoutMs * 0.2);
     return new Date(deadline - margin).toISOString();
   }
-
-  private translate(error: unknown): Error {
-    if (error instanceof AcceptedNotProjectedError) return error;
-    if (error instanceof WorkflowUpdateFailedError) {
-      const cause = error.cause;
-      if (cause instanceof ApplicationFailure && (cause.type === EXPIRED || cause.type === REOPENING)) return new NoWorkerError(cause.message);
-      if (cause instanceof ApplicationFailure && cause.type === REFUSED) return new RequestRefusedError(cause.message);
-      return new RequestRefusedError(cause?.message ?? error.message);
-    }
-    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcCode(error, 4 /* DEADLINE_EXCEEDED */)) {
-      return new NoWorkerError(
-        `no worker answered within ${this.options.requestTimeoutMs / 1000} s, nothing changed; try again when the worker is running`,
-      );
-    }
-    if (error instanceof WorkflowNotFoundError || isGrpcCode(error, 5 /* NOT_FOUND */)) {
-      return new OrderClosedError('the order workflow has closed; its final state is in the read model');
-    }
-    if (isGrpcCode(error, 14 /* UNAVAILABLE */)) return new TemporalUnavailableError('Temporal is unreachable');
-    return error instanceof Error ? error : new Error(String(error));
-  }
 }
-
