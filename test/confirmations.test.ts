@@ -481,13 +481,15 @@ describe.each(DATABASE_KINDS)('pickup cursor under concurrent shipments (read mo
 
     /** Set once every shipment is in the read model: a reader that then finds nothing new is done. */
     let allProjected = false;
+    /** Set when the test fails early: the readers stop instead of polling a stack being closed. */
+    let abandoned = false;
     /** One source polling with a small page until it has caught up with everything. */
     const walk = async (limit: number) => {
       const seen: { id: number; key: string }[] = [];
       let caughtUp = 0;
       let after: string | undefined;
       const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
+      while (Date.now() < deadline && !abandoned) {
         const finished = allProjected;
         const res = await listShipments(app, merchant, `limit=${limit}${after !== undefined ? `&after=${after}` : ''}`);
         expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -504,9 +506,15 @@ describe.each(DATABASE_KINDS)('pickup cursor under concurrent shipments (read mo
     };
 
     const readers = [walk(1), walk(2), walk(3)];
-    await Promise.all(reports.map(({ ref, report }) => stack.sendFact(ref, { kind: 'shipmentReported', report: report })));
-    const projected = await eventually(() => listShipments(app, merchant, 'limit=500'), (r) => r.body.shipments.length === expected.size, 30_000);
-    expect(projected.body.shipments).toHaveLength(expected.size);
+    try {
+      await Promise.all(reports.map(({ ref, report }) => stack.sendFact(ref, { kind: 'shipmentReported', report: report })));
+      const projected = await eventually(() => listShipments(app, merchant, 'limit=500'), (r) => r.body.shipments.length === expected.size, 30_000);
+      expect(projected.body.shipments).toHaveLength(expected.size);
+    } catch (error) {
+      abandoned = true;
+      await Promise.allSettled(readers);
+      throw error;
+    }
     allProjected = true;
     const walks = await Promise.all(readers);
     // The walks really raced the projections (else this test would prove nothing).
