@@ -18,7 +18,7 @@ import { CredentialThrottle, DEFAULT_THROTTLE, type ThrottleSettings } from './c
 import { ApiError, errorResponse, type FieldProblem } from './errors';
 import { bodyLimitOutsideShipStation, securityHeaders, SHIPSTATION_PATH } from './hardening';
 import { ApiMetrics } from './metrics';
-import type { OrderGateway } from './order-gateway';
+import type { OrderGateway } from '../temporal/order-gateway';
 import { factBacklog } from '../db/order-facts';
 import type { FactRelay } from '../runtime/fact-relay';
 import { adminRoutes } from './routes/admin';

@@ -65,3 +65,8 @@ export async function findMerchant(db: Db, merchantId: string): Promise<Merchant
   const [merchant] = await db.select().from(merchants).where(eq(merchants.id, merchantId));
   return merchant ?? null;
 }
+
+/** Replaces the merchant's deadline overrides; orders created afterwards use them. */
+export async function setMerchantDeadlines(db: Db, merchantId: string, deadlines: MerchantRow['deadlines']): Promise<void> {
+  await db.update(merchants).set({ deadlines }).where(eq(merchants.id, merchantId));
+}

@@ -11,9 +11,11 @@
  * out one after another, whichever process sends them.
  */
 import { and, asc, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Db } from './client';
-import { orderFacts, orders, shipmentNotices, type FactState, type OrderFactRow } from './schema';
 import { factDedupeKey, type OrderFact } from '../domain/facts';
+import type { OrderReference } from '../domain/shipstation/shipnotify';
+import { rowsOf, type Db } from './client';
+import { connectionScope } from './connections';
+import { orderFacts, orders, shipmentNotices, type ConnectionRow, type FactState, type OrderFactRow, type ShipmentNoticeRow } from './schema';
 
 export interface NewFact {
   orderId: string;
@@ -59,10 +61,21 @@ export function withoutPersonalDetails(fact: SQL): SQL {
     '{}'::jsonb)) else ${fact} end)`;
 }
 
-/** Which order a notice is for: a condition on `orders` and, among several matches, the best first. */
+/** Which order a notice is for: the first of its references that names an order of the connection's scope. */
 export interface NoticeTarget {
-  where: SQL;
-  rank: SQL;
+  scope: Pick<ConnectionRow, 'merchantId' | 'source'>;
+  /** In the contract's order (domain/shipstation/shipnotify.ts orderReferences); at least one. */
+  references: OrderReference[];
+}
+
+/** The target as a condition on `orders` and a rank that puts the match of the earliest reference first. */
+function targetMatch(target: NoticeTarget): { where: SQL; rank: SQL } {
+  const matches = target.references.map((r) => eq(r.by === 'orderId' ? orders.orderId : orders.orderNumber, r.value));
+  const rank = sql`case ${sql.join(
+    matches.map((match, i) => sql`when ${match} then ${sql.raw(String(i))}`),
+    sql` `,
+  )} end`;
+  return { where: and(connectionScope(target.scope), or(...matches))!, rank };
 }
 
 /**
@@ -80,10 +93,11 @@ export async function recordNotice(
   /** More CTEs of the same statement, reading `targets` (the call's log entry: db/request-log.ts noticeLogCtes). */
   alsoWrite?: SQL,
 ): Promise<{ orderId: string; orderNumber: string; merchantId: string } | null> {
+  const { where, rank } = targetMatch(target);
   const result = await db.execute(sql`
     with targets as (
       select ${orders.orderId} as order_id, ${orders.orderNumber} as order_number, ${orders.merchantId} as merchant_id, ${orders.personalDataPurgedAt} as purged_at
-      from ${orders} where ${target.where} order by ${target.rank} limit 1 for no key update
+      from ${orders} where ${where} order by ${rank} limit 1 for no key update
     ), kept as (
       insert into ${shipmentNotices} (connection_id, order_id, shipment_key, query, content_type, body)
       select ${notice.connectionId}, targets.order_id, ${notice.shipmentKey}, ${notice.query}, ${notice.contentType}, ${notice.body}
@@ -101,6 +115,12 @@ export async function recordNotice(
     select order_id, order_number, merchant_id from targets`);
   const [row] = rowsOf<{ order_id: string; order_number: string; merchant_id: string }>(result);
   return row ? { orderId: row.order_id, orderNumber: row.order_number, merchantId: row.merchant_id } : null;
+}
+
+/** The raw copy of the notice that reported this shipment of an order (for replay), or null. */
+export async function findStoredNotice(db: Db, orderId: string, shipmentKey: string): Promise<ShipmentNoticeRow | null> {
+  const [row] = await db.select().from(shipmentNotices).where(and(eq(shipmentNotices.orderId, orderId), eq(shipmentNotices.shipmentKey, shipmentKey)));
+  return row ?? null;
 }
 
 export interface ClaimedFact {

@@ -363,3 +363,4 @@ export type OrderRow = typeof orders.$inferSelect;
 export type OrderLineRow = typeof orderLines.$inferSelect;
 export type ShipmentRow = typeof shipments.$inferSelect;
 export type OrderFactRow = typeof orderFacts.$inferSelect;
+export type ShipmentNoticeRow = typeof shipmentNotices.$inferSelect;

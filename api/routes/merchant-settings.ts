@@ -1,10 +1,9 @@
 /** Admin API: how a merchant's confirmations are delivered, and its deadline overrides. */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { listConfirmationTargets, rotateSigningSecret, setConfirmationTarget } from '../../db/confirmations';
-import { findMerchant } from '../../db/merchants';
-import { merchants, type ConfirmationTargetRow } from '../../db/schema';
+import { findMerchant, setMerchantDeadlines } from '../../db/merchants';
+import type { ConfirmationTargetRow } from '../../db/schema';
 import { parseDuration } from '../../domain/dates';
 import { toIso } from '../../db/orders';
 import { notFound } from '../errors';
@@ -114,7 +113,7 @@ export function merchantSettingsRoutes(db: Db, app: OpenAPIHono) {
       const { id } = c.req.valid('param');
       await merchantOr404(id);
       const deadlines = c.req.valid('json');
-      await db.update(merchants).set({ deadlines }).where(eq(merchants.id, id));
+      await setMerchantDeadlines(db, id, deadlines);
       return c.json(deadlines, 200);
     },
   );

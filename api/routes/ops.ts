@@ -5,23 +5,20 @@
  */
 import { createHash } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { UpdateDefinition } from '@temporalio/common';
-import { and, eq } from 'drizzle-orm';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../../db/client';
 import { findConfirmation } from '../../db/confirmations';
-import { discardFact, findFact, listFacts, makeFactDue, recordFacts } from '../../db/order-facts';
+import { discardFact, findFact, findStoredNotice, listFacts, makeFactDue, recordFacts } from '../../db/order-facts';
 import { findOrderById, findOrderByNumber, listOrders } from '../../db/orders';
-import { shipmentNotices } from '../../db/schema';
 import { parseDuration } from '../../domain/dates';
-import { ORDER_STATUSES, STUCK_REASONS, type OrderState } from '../../domain/order';
+import { ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
 import { isBlankNoticeBody, mergeNoticeWithQuery, parseShipNotice, toShipmentReport } from '../../domain/shipstation/shipnotify';
 import type { BulkRetryReport } from '../../activities/bulk-retry';
-import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type RequestEnvelope } from '../../workflows/messages';
+import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type OrderRequest, type RequestEnvelope } from '../../workflows/messages';
 import { FactsPendingError, type FactRelay } from '../../runtime/fact-relay';
-import { isGrpcCode } from '../../runtime/temporal';
+import { isGrpcCode } from '../../temporal/connection';
 import { badRequest, conflict, notFound } from '../errors';
-import type { OrderGateway } from '../order-gateway';
+import type { OrderGateway } from '../../temporal/order-gateway';
 import { sendOrderRequest } from '../order-requests';
 import { text } from '../order-payload';
 import { factView, FactViewSchema, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
@@ -126,7 +123,7 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
     },
   );
 
-  const actions: [string, UpdateDefinition<OrderState, [RequestEnvelope & { reason?: string }]>, boolean][] = [
+  const actions: [string, OrderRequest<RequestEnvelope & { reason?: string }>, boolean][] = [
     ['retry', retryUpdate, false],
     ['resend', resendUpdate, false],
     ['release', releaseUpdate, false],
@@ -248,10 +245,7 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
       const { id } = c.req.valid('param');
       const shipment = await findConfirmation(db, null, Number(id));
       if (!shipment) throw notFound(`no shipment ${id}`);
-      const [stored] = await db
-        .select()
-        .from(shipmentNotices)
-        .where(and(eq(shipmentNotices.orderId, shipment.orderId), eq(shipmentNotices.shipmentKey, shipment.shipmentKey)));
+      const stored = await findStoredNotice(db, shipment.orderId, shipment.shipmentKey);
       if (!stored) throw conflict(`shipment ${id} did not come from a stored ShipNotice; there is nothing to replay`);
       const params = new URLSearchParams(stored.query);
       const query = {

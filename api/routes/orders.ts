@@ -6,7 +6,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Db } from '../../db/client';
 import { findCreateHash, findOrderByNumber, listOrders, toIso } from '../../db/orders';
 import { parseIsoTimestamp } from '../../domain/dates';
-import { canonicalJson, ORDER_STATUSES, STUCK_REASONS, type OrderState } from '../../domain/order';
+import { canonicalJson, ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
 import {
   cancelUpdate,
   holdUpdate,
@@ -15,12 +15,12 @@ import {
   resendUpdate,
   retryUpdate,
   updateOrderUpdate,
+  type OrderRequest,
   type RequestEnvelope,
 } from '../../workflows/messages';
-import type { UpdateDefinition } from '@temporalio/common';
 import { requireMerchant, type AuthDeps, type MerchantEnv } from '../auth';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
-import type { OrderGateway } from '../order-gateway';
+import type { OrderGateway } from '../../temporal/order-gateway';
 import { sendOrderRequest } from '../order-requests';
 import { normalizeOrderChanges, normalizeOrderPayload, OrderChangesSchema, OrderPayloadSchema, text } from '../order-payload';
 import { createHashOf, orderIdFor, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
@@ -115,7 +115,7 @@ export function orderRoutes(db: Db, gateway: OrderGateway, auth: AuthDeps, app: 
     return record;
   };
   const reread = async (merchantId: string, orderNumber: string) => orderView(await existing(merchantId, orderNumber));
-  const send = <R extends RequestEnvelope>(merchantId: string, orderNumber: string, update: UpdateDefinition<OrderState, [R]>, args: Omit<R, 'expiresAt'>) =>
+  const send = <R extends RequestEnvelope>(merchantId: string, orderNumber: string, update: OrderRequest<R>, args: Omit<R, 'expiresAt'>) =>
     sendOrderRequest(db, gateway, { merchantId, orderNumber }, update, args);
 
   app.openapi(createOrderRoute, async (c) => {

@@ -4,16 +4,15 @@
  * and every call of a known connection in its request log.
  */
 import { createHash } from 'node:crypto';
-import { and, eq, or, sql } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Db } from '../../db/client';
-import { connectionScope, findConnectionForLogin, upgradePasswordDigest } from '../../db/connections';
+import { findConnectionForLogin, upgradePasswordDigest } from '../../db/connections';
 import { exportSnapshotPage, loadExportPage } from '../../db/export-pages';
 import { logConnectionRequest, noticeLogCtes, type RequestLogEntry } from '../../db/request-log';
 import { recordFacts, recordNotice, type NewFact, type NoticeTarget } from '../../db/order-facts';
 import { contentFromRows, storable, toIso } from '../../db/orders';
-import { orders, type ConnectionRow } from '../../db/schema';
+import type { ConnectionRow } from '../../db/schema';
 import { matchStoredDigest, type SecretDigest } from '../../db/secret-digest';
 import { orderWorkflowId, type OrderStatus } from '../../domain/order';
 import { exportWindow } from '../../domain/shipstation/dates';
@@ -303,18 +302,12 @@ export function shipstationRoutes(deps: ShipStationDeps) {
 
   /**
    * Which order a notice is for: body OrderID when it is ours, else `order_number`, else the body's
-   * OrderNumber; always in the connection's scope. The candidates are ranked in the database, the best
-   * match wins. Null when the notice names no order at all.
+   * OrderNumber; always in the connection's scope (the database ranks the candidates, the best match
+   * wins). Null when the notice names no order at all.
    */
   function noticeTarget(connection: ConnectionRow, notice: ShipNotice | null, query: NoticeQuery): NoticeTarget | null {
     const references = orderReferences(notice, query);
-    if (references.length === 0) return null;
-    const matches = references.map((r) => eq(r.by === 'orderId' ? orders.orderId : orders.orderNumber, r.value));
-    const rank = sql`case ${sql.join(
-      matches.map((match, i) => sql`when ${match} then ${sql.raw(String(i))}`),
-      sql` `,
-    )} end`;
-    return { where: and(connectionScope(connection), or(...matches))!, rank };
+    return references.length === 0 ? null : { scope: connection, references };
   }
 
   return app;
