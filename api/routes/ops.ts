@@ -12,7 +12,7 @@ import { discardFact, findFact, findStoredNotice, listFacts, makeFactDue, record
 import { findOrderById, findOrderByNumber, listOrders } from '../../db/orders';
 import { parseDuration } from '../../domain/dates';
 import { ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
-import { isBlankNoticeBody, mergeNoticeWithQuery, parseShipNotice, toShipmentReport } from '../../domain/shipstation/shipnotify';
+import { readNotice, toShipmentReport } from '../../domain/shipstation/shipnotify';
 import type { BulkRetryReport } from '../../activities/bulk-retry';
 import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type OrderRequest, type RequestEnvelope } from '../../workflows/messages';
 import { FactsPendingError, type FactRelay } from '../../runtime/fact-relay';
@@ -22,6 +22,7 @@ import type { OrderGateway } from '../../temporal/order-gateway';
 import { sendOrderRequest } from '../order-requests';
 import { text } from '../order-payload';
 import { factView, FactViewSchema, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
+import { noticeQuery } from '../shipstation/routes';
 import { errorResponses, json } from './common';
 
 const admin = { tags: ['ops'], security: [{ adminToken: [] }] };
@@ -247,20 +248,10 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
       if (!shipment) throw notFound(`no shipment ${id}`);
       const stored = await findStoredNotice(db, shipment.orderId, shipment.shipmentKey);
       if (!stored) throw conflict(`shipment ${id} did not come from a stored ShipNotice; there is nothing to replay`);
-      const params = new URLSearchParams(stored.query);
-      const query = {
-        order_number: params.get('order_number') ?? undefined,
-        carrier: params.get('carrier') ?? undefined,
-        service: params.get('service') ?? undefined,
-        tracking_number: params.get('tracking_number') ?? undefined,
-      };
-      let notice = null;
-      if (!isBlankNoticeBody(stored.body)) {
-        const parsed = parseShipNotice(stored.body);
-        if (!parsed.ok) throw badRequest(`the stored notice no longer parses: ${parsed.reason}`);
-        notice = parsed.notice;
-      }
-      const { report, details } = toShipmentReport(mergeNoticeWithQuery(notice, query), shipment.shipmentKey);
+      // Read exactly as shipnotify read it when it arrived.
+      const reading = readNotice(stored.body, noticeQuery(new URLSearchParams(stored.query)));
+      if (!reading.ok) throw badRequest(`the stored notice no longer parses: ${reading.reason}`);
+      const { report, details } = toShipmentReport(reading.merged, shipment.shipmentKey);
       const record = await findOrderById(db, shipment.orderId);
       if (!record) throw notFound(`order ${shipment.orderNumber} is gone`);
       // The same path as the notice took: stored (a replay is never collapsed with the original), then forwarded.

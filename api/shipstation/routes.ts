@@ -17,7 +17,7 @@ import { matchStoredDigest, type SecretDigest } from '../../db/secret-digest';
 import { orderWorkflowId, type OrderStatus } from '../../domain/order';
 import { exportWindow } from '../../domain/shipstation/dates';
 import { buildExportDocument, importProblem, type ExportOrder } from '../../domain/shipstation/export-xml';
-import { isBlankNoticeBody, mergeNoticeWithQuery, orderReferences, parseShipNotice, shipmentKeyFor, toShipmentReport, type NoticeQuery, type ShipNotice } from '../../domain/shipstation/shipnotify';
+import { orderReferences, readNotice, shipmentKeyFor, toShipmentReport, type NoticeQuery, type ShipNotice } from '../../domain/shipstation/shipnotify';
 import type { Config } from '../../runtime/config';
 import type { FactRelay } from '../../runtime/fact-relay';
 import { addLogContext } from '../../runtime/log-context';
@@ -63,6 +63,16 @@ const DATABASE_RETRY_MS = 250;
 
 /** ShipStation's clock may run ahead of ours; a window end further out than this is not trusted. */
 const MAX_CLOCK_SKEW_MS = 15 * 60_000;
+
+/** The query parameters a notice is read with (names matched case-insensitively), on arrival and on replay. */
+export function noticeQuery(params: URLSearchParams): NoticeQuery {
+  return {
+    order_number: queryParam(params, 'order_number'),
+    carrier: queryParam(params, 'carrier'),
+    service: queryParam(params, 'service'),
+    tracking_number: queryParam(params, 'tracking_number'),
+  };
+}
 
 export function shipstationRoutes(deps: ShipStationDeps) {
   const { db, relay, settings, logger, metrics, secretDigest, throttle } = deps;
@@ -253,21 +263,10 @@ export function shipstationRoutes(deps: ShipStationDeps) {
   async function receiveNotice(connection: ConnectionRow, params: URLSearchParams, c: Context, started: number): Promise<Outcome> {
     // The raw body whatever the Content-Type says: never let a form decoder near it.
     const body = (await c.req.text()).replace(/^\uFEFF/, '');
-    const query: NoticeQuery = {
-      order_number: queryParam(params, 'order_number'),
-      carrier: queryParam(params, 'carrier'),
-      service: queryParam(params, 'service'),
-      tracking_number: queryParam(params, 'tracking_number'),
-    };
-    let notice: ShipNotice | null = null;
-    let warnings: string[] = [];
-    if (!isBlankNoticeBody(body)) {
-      const parsed = parseShipNotice(body);
-      if (!parsed.ok) return text(400, `the ShipNotice XML cannot be read: ${parsed.reason}`, { orderNumber: query.order_number });
-      notice = parsed.notice;
-      warnings = parsed.warnings;
-    }
-    const merged = mergeNoticeWithQuery(notice, query);
+    const query = noticeQuery(params);
+    const reading = readNotice(body, query);
+    if (!reading.ok) return text(400, `the ShipNotice XML cannot be read: ${reading.reason}`, { orderNumber: query.order_number });
+    const { notice, merged, warnings } = reading;
     const named = query.order_number ?? notice?.orderNumber ?? notice?.orderId;
     const unknown = () => text(404, named ? `order ${named} is not an order of this connection` : 'the notice names no order (order_number or OrderNumber)', { orderNumber: named });
     const target = noticeTarget(connection, notice, query);

@@ -104,6 +104,22 @@ export function isBlankNoticeBody(rawBody: string): boolean {
   return rawBody.replace(/^\uFEFF/, '').trim() === '';
 }
 
+/** A shipnotify call read: `notice` is the body's (null for an empty body), `merged` what is recorded. */
+export type NoticeReading =
+  | { ok: true; notice: ShipNotice | null; merged: ShipNotice; warnings: string[] }
+  | { ok: false; reason: string };
+
+/**
+ * A shipnotify call as ShipStation sent it, raw body and query: the body read when there is one, then
+ * merged with the query. The one way a notice is read, when it arrives and when ops replay it.
+ */
+export function readNotice(rawBody: string, query: NoticeQuery): NoticeReading {
+  if (isBlankNoticeBody(rawBody)) return { ok: true, notice: null, merged: mergeNoticeWithQuery(null, query), warnings: [] };
+  const parsed = parseShipNotice(rawBody);
+  if (!parsed.ok) return parsed;
+  return { ok: true, notice: parsed.notice, merged: mergeNoticeWithQuery(parsed.notice, query), warnings: parsed.warnings };
+}
+
 export function parseShipNotice(xml: string): ShipNoticeParse {
   const declaration = findMarkupDeclaration(xml);
   if (declaration) {

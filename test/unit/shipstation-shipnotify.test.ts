@@ -5,6 +5,7 @@ import {
   mergeNoticeWithQuery,
   orderReferences,
   parseShipNotice,
+  readNotice,
   shipmentKeyFor,
   toShipmentReport,
   type ShipNotice,
@@ -446,6 +447,29 @@ describe('mergeNoticeWithQuery', () => {
 
   it('a body without OrderNumber takes the query order_number', () => {
     expect(mergeNoticeWithQuery(parsed(shipNotice('<Carrier>UPS</Carrier>')).notice, { order_number: '77' }).orderNumber).toBe('77');
+  });
+});
+
+describe('readNotice', () => {
+  it('reads the body and merges the query over it, keeping the body notice and its warnings apart', () => {
+    const reading = readNotice(shipNotice('<OrderNumber>1001</OrderNumber><Carrier>UPS</Carrier><ShipDate>13/45/2024</ShipDate>'), { carrier: 'FedEx' });
+    if (!reading.ok) throw new Error(reading.reason);
+    expect(reading.notice?.carrier).toBe('UPS');
+    expect(reading.merged).toMatchObject({ orderNumber: '1001', carrier: 'FedEx' });
+    expect(reading.warnings).toHaveLength(1);
+  });
+
+  it('takes an empty body (a byte-order mark and whitespace) as the query alone', () => {
+    expect(readNotice('\uFEFF \n', { order_number: '1001', carrier: 'USPS' })).toStrictEqual({
+      ok: true,
+      notice: null,
+      merged: { orderNumber: '1001', carrier: 'USPS', customFields: [] },
+      warnings: [],
+    });
+  });
+
+  it("refuses a body that does not parse with the parser's reason", () => {
+    expect(readNotice('<Order/>', {})).toStrictEqual({ ok: false, reason: refusal('<Order/>') });
   });
 });
 
