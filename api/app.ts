@@ -1,33 +1,33 @@
 /**
- * The Hono application: health checks, the admin API, the merchant order API and the OpenAPI
- * document, with one error handler for all of them.
+ * The Hono application: the middleware every request passes, the route sub-apps (api/routes/,
+ * api/shipstation/) mounted with `app.route`, the OpenAPI document and one error handler for all.
  */
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { requestId } from 'hono/request-id';
 import { matchedRoutes } from 'hono/route';
-import { pingDatabase, type Db } from '../db/client';
+import type { Db } from '../db/client';
+import { factBacklog } from '../db/order-facts';
 import type { SecretDigest } from '../db/secret-digest';
 import type { Config } from '../runtime/config';
+import type { FactRelay } from '../runtime/fact-relay';
 import { runWithLogContext } from '../runtime/log-context';
 import type { Logger } from '../runtime/logger';
-import { requireAdmin, type AuthDeps, type MerchantEnv } from './auth';
 import { CredentialThrottle, DEFAULT_THROTTLE, type ThrottleSettings } from './credential-throttle';
-import { ApiError, errorResponse, type FieldProblem } from './errors';
+import { ApiError, errorResponse } from './errors';
 import { bodyLimitOutsideShipStation, securityHeaders, SHIPSTATION_PATH } from './hardening';
 import { ApiMetrics } from './metrics';
 import type { OrderGateway } from '../temporal/order-gateway';
-import { factBacklog } from '../db/order-facts';
-import type { FactRelay } from '../runtime/fact-relay';
 import { adminRoutes } from './routes/admin';
-import { json } from './routes/common';
+import { newRouter } from './routes/common';
 import { connectionRoutes } from './routes/connections';
+import { healthRoutes } from './routes/health';
 import { merchantSettingsRoutes } from './routes/merchant-settings';
 import { opsRoutes } from './routes/ops';
 import { orderRoutes } from './routes/orders';
 import { shipmentRoutes } from './routes/shipments';
+import type { RouteServices, TemporalSettings } from './services';
 import { shipstationRoutes } from './shipstation/routes';
 
 export interface AppDeps {
@@ -46,8 +46,7 @@ export interface AppDeps {
   /** TRUST_PROXY_HOPS: proxies whose X-Forwarded-For entries name the client; default 0 (the socket). */
   trustProxyHops?: number;
   shipstation: Config['shipstation'];
-  /** Where the order workflows run and where people look at them (ops API). */
-  temporalSettings: { taskQueue: string; namespace: string; uiUrl: string };
+  temporalSettings: TemporalSettings;
   logger: Logger;
   /** Shared with the server so /metrics shows process metrics; each app gets its own otherwise. */
   metrics?: ApiMetrics;
@@ -68,18 +67,6 @@ function routeLabel(c: Context): string {
   return '(unmatched)';
 }
 
-/** zod problems become `400 {error, message, details: [{path, message}]}`. */
-function validationHook(result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }, c: Context) {
-  if (result.success || !result.error) return;
-  const details: FieldProblem[] = result.error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.') || '(body)',
-    message: issue.message,
-  }));
-  const first = details[0]!;
-  const message = `${first.path}: ${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`;
-  return c.json({ error: 'invalid_request', message, details }, 400);
-}
-
 const requireJsonBody = createMiddleware(async (c, next) => {
   if (['POST', 'PUT', 'PATCH'].includes(c.req.method)) {
     const type = c.req.header('Content-Type');
@@ -92,13 +79,32 @@ const requireJsonBody = createMiddleware(async (c, next) => {
   await next();
 });
 
-export function createApp(deps: AppDeps) {
-  const { db, temporal, gateway, relay, logger } = deps;
+/** The services every route sub-app is given, built once per app. */
+function routeServices(deps: AppDeps): RouteServices {
+  const { db, logger } = deps;
   const metrics = deps.metrics ?? new ApiMetrics();
   metrics.watchFactBacklog(() => factBacklog(db));
-  const app = new OpenAPIHono({ defaultHook: validationHook });
   const throttle = new CredentialThrottle({ db, settings: deps.authThrottle ?? DEFAULT_THROTTLE, trustProxyHops: deps.trustProxyHops ?? 0, logger, metrics });
-  const auth: AuthDeps = { db, secretDigest: deps.secretDigest, throttle, adminToken: deps.adminToken };
+  return {
+    db,
+    secretDigest: deps.secretDigest,
+    throttle,
+    adminToken: deps.adminToken,
+    gateway: deps.gateway,
+    relay: deps.relay,
+    temporal: deps.temporal,
+    temporalSettings: deps.temporalSettings,
+    shipstation: deps.shipstation,
+    metrics,
+    logger,
+    stopping: deps.stopping ?? (() => false),
+  };
+}
+
+export function createApp(deps: AppDeps) {
+  const services = routeServices(deps);
+  const { metrics, logger } = services;
+  const app = newRouter();
 
   app.use('*', requestId());
   // Every log line written while serving the request carries its id (and what handlers add to it).
@@ -116,63 +122,15 @@ export function createApp(deps: AppDeps) {
   app.use('*', bodyLimitOutsideShipStation(deps.maxBodyBytes));
   app.use('/api/*', requireJsonBody);
 
-  app.openapi(
-    createRoute({ method: 'get', path: '/healthz', tags: ['health'], summary: 'The process is alive', responses: { 200: json(z.object({ status: z.literal('ok') }), 'Alive') } }),
-    (c) => c.json({ status: 'ok' as const }, 200),
-  );
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/readyz',
-      tags: ['health'],
-      summary: 'Ready while the database is reachable; Temporal\'s state is reported, not required',
-      description:
-        'ShipStation\'s calls and order reads need only the database (facts are stored and forwarded to Temporal once it answers), so an API process stays in rotation while Temporal is down; `temporal` says whether it answers now.',
-      responses: {
-        200: json(z.object({ status: z.string(), database: z.string(), temporal: z.string() }), 'Ready'),
-        503: json(z.object({ status: z.string(), database: z.string(), temporal: z.string() }), 'Not ready'),
-      },
-    }),
-    async (c) => {
-      const check = async (probe: () => Promise<unknown>, ms: number) => {
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          await Promise.race([probe(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), ms)))]);
-          return 'ok';
-        } catch {
-          return 'unreachable';
-        } finally {
-          clearTimeout(timer);
-        }
-      };
-      const [database, temporalStatus] = await Promise.all([
-        check(() => pingDatabase(db), 3000),
-        check(() => temporal.connection.withDeadline(Date.now() + 1000, () => temporal.workflowService.getSystemInfo({})), 1000),
-      ]);
-      const stopping = deps.stopping?.() ?? false;
-      const ready = database === 'ok' && !stopping;
-      return c.json({ status: stopping ? 'stopping' : ready ? 'ready' : 'not_ready', database, temporal: temporalStatus }, ready ? 200 : 503);
-    },
-  );
-  // Prometheus text format; not in the OpenAPI document (it is for scrapers, not API clients).
-  app.get('/metrics', async (c) => c.body(await metrics.render(), 200, { 'Content-Type': metrics.contentType }));
-
-  const admin = adminRoutes(db, auth, new OpenAPIHono({ defaultHook: validationHook }));
-  connectionRoutes(db, deps.secretDigest, deps.shipstation.publicBaseUrl, admin);
-  merchantSettingsRoutes(db, admin);
-  app.route('/api/admin', admin);
-  const ops = new OpenAPIHono({ defaultHook: validationHook });
-  ops.use('*', requireAdmin(auth));
-  app.route(
-    '/api/ops',
-    opsRoutes(
-      { db, gateway, relay, temporal, taskQueue: deps.temporalSettings.taskQueue, namespace: deps.temporalSettings.namespace, temporalUiUrl: deps.temporalSettings.uiUrl },
-      ops,
-    ),
-  );
-  app.route(SHIPSTATION_PATH, shipstationRoutes({ db, relay, settings: deps.shipstation, logger, metrics, secretDigest: deps.secretDigest, throttle }));
-  app.route('/api/orders', orderRoutes(db, gateway, auth, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
-  app.route('/api/shipments', shipmentRoutes(db, relay, metrics, auth, new OpenAPIHono<MerchantEnv>({ defaultHook: validationHook })));
+  // Mounted in this order so the OpenAPI document lists paths as it always has.
+  app.route('/', healthRoutes(services));
+  app.route('/api/admin', adminRoutes(services));
+  app.route('/api/admin', connectionRoutes(services));
+  app.route('/api/admin', merchantSettingsRoutes(services));
+  app.route('/api/ops', opsRoutes(services));
+  app.route(SHIPSTATION_PATH, shipstationRoutes(services));
+  app.route('/api/orders', orderRoutes(services));
+  app.route('/api/shipments', shipmentRoutes(services));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'merchantKey', { type: 'http', scheme: 'bearer', description: 'A merchant API key' });

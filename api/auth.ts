@@ -44,8 +44,19 @@ export function secretsEqual(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/**
+ * Marks a request whose admin token was checked. Several sub-apps mount on /api/admin, each with this
+ * middleware, and in Hono a mounted sub-app's middleware sees every request under its prefix: the
+ * token is checked by the first, and the rest let the request through.
+ */
+export type AdminEnv = { Variables: { adminChecked: true } };
+
 export const requireAdmin = (auth: Pick<AuthDeps, 'adminToken' | 'throttle'>) =>
-  createMiddleware(async (c, next) => {
+  createMiddleware<AdminEnv>(async (c, next) => {
+    if (c.get('adminChecked')) {
+      await next();
+      return;
+    }
     const { adminToken, throttle } = auth;
     if (!adminToken) throw new ApiError(403, 'forbidden', 'the admin API is disabled: ADMIN_TOKEN is not set');
     const token = bearerToken(c.req.header('Authorization'));
@@ -58,6 +69,7 @@ export const requireAdmin = (auth: Pick<AuthDeps, 'adminToken' | 'throttle'>) =>
     // A correct admin token does not clear the '(admin)' counter: checking it needs no query, and
     // clearing would add a write to every admin call. The counter never blocks the correct token
     // anyway; it simply ends with its window.
+    c.set('adminChecked', true);
     await next();
   });
 

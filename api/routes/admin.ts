@@ -1,11 +1,11 @@
 /** Admin API: merchants and their keys. Authenticated by ADMIN_TOKEN. */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Db } from '../../db/client';
+import { createRoute, z } from '@hono/zod-openapi';
 import { createMerchant, MerchantExistsError, rotateMerchantKey } from '../../db/merchants';
-import { requireAdmin, type AuthDeps } from '../auth';
+import { requireAdmin } from '../auth';
 import { conflict, notFound } from '../errors';
-import { errorResponses, json } from './common';
 import { text } from '../order-payload';
+import type { RouteServices } from '../services';
+import { errorResponses, json, newRouter } from './common';
 
 const MerchantId = z
   .string()
@@ -36,12 +36,14 @@ const rotateKeyRoute = createRoute({
   responses: { 200: json(z.object({ id: z.string(), apiKey: z.string() }), 'New key (shown once)'), ...errorResponses },
 });
 
-export function adminRoutes(db: Db, auth: AuthDeps, app: OpenAPIHono) {
-  app.use('*', requireAdmin(auth));
+export function adminRoutes(services: RouteServices) {
+  const { db, secretDigest } = services;
+  const app = newRouter();
+  app.use('*', requireAdmin(services));
   app.openapi(createMerchantRoute, async (c) => {
     const { id, name } = c.req.valid('json');
     try {
-      const { merchant, apiKey } = await createMerchant(db, auth.secretDigest, { id, name });
+      const { merchant, apiKey } = await createMerchant(db, secretDigest, { id, name });
       return c.json({ id: merchant.id, name: merchant.name, apiKey }, 201);
     } catch (error) {
       if (error instanceof MerchantExistsError) throw conflict(error.message);
@@ -50,7 +52,7 @@ export function adminRoutes(db: Db, auth: AuthDeps, app: OpenAPIHono) {
   });
   app.openapi(rotateKeyRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const apiKey = await rotateMerchantKey(db, auth.secretDigest, id);
+    const apiKey = await rotateMerchantKey(db, secretDigest, id);
     if (!apiKey) throw notFound(`no merchant ${id}`);
     return c.json({ id, apiKey }, 200);
   });

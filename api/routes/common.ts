@@ -1,4 +1,7 @@
-import { z } from '@hono/zod-openapi';
+/** What every route sub-app shares: how one is made, and the error and response shapes of the OpenAPI document. */
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context, Env } from 'hono';
+import type { FieldProblem } from '../errors';
 
 export const ErrorSchema = z
   .object({
@@ -34,3 +37,21 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
   description,
 });
+
+/** zod problems become `400 {error, message, details: [{path, message}]}`. */
+function validationHook(result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }, c: Context) {
+  if (result.success || !result.error) return;
+  const details: FieldProblem[] = result.error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(body)',
+    message: issue.message,
+  }));
+  const first = details[0]!;
+  const message = `${first.path}: ${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`;
+  return c.json({ error: 'invalid_request', message, details }, 400);
+}
+
+/**
+ * A router for one route file (or the application itself): its routes answer invalid input the one
+ * way above, and createApp mounts it with `app.route`, which also merges its OpenAPI paths.
+ */
+export const newRouter = <E extends Env = Env>() => new OpenAPIHono<E>({ defaultHook: validationHook });

@@ -1,6 +1,5 @@
 /** Admin API for ShipStation connections: create, list, rotate, disable/enable, delete, request log. */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Db } from '../../db/client';
+import { createRoute, z } from '@hono/zod-openapi';
 import {
   createConnection,
   deleteConnection,
@@ -12,13 +11,14 @@ import {
   UnknownMerchantError,
 } from '../../db/connections';
 import { readConnectionLog } from '../../db/request-log';
-import type { ConnectionRow } from '../../db/schema';
-import type { SecretDigest } from '../../db/secret-digest';
 import { toIso } from '../../db/orders';
+import type { ConnectionRow } from '../../db/schema';
 import { shipStationStatusFields } from '../../domain/order';
+import { requireAdmin } from '../auth';
 import { badRequest, conflict, notFound } from '../errors';
-import { errorResponses, json } from './common';
 import { text } from '../order-payload';
+import type { RouteServices } from '../services';
+import { errorResponses, json, newRouter } from './common';
 
 const MerchantParam = z.object({ id: text(50).min(1).openapi({ example: 'acme' }) });
 const ConnectionParams = z.object({ username: text(100).min(1).openapi({ example: 'ss-acme-1a2b3c4d' }) });
@@ -51,8 +51,11 @@ const NewConnectionBody = z
 
 const admin = { tags: ['connections'], security: [{ adminToken: [] }] };
 
-export function connectionRoutes(db: Db, secretDigest: SecretDigest, publicBaseUrl: string, app: OpenAPIHono) {
-  const endpointUrl = `${publicBaseUrl}/shipstation`;
+export function connectionRoutes(services: RouteServices) {
+  const { db, secretDigest } = services;
+  const app = newRouter();
+  app.use('*', requireAdmin(services));
+  const endpointUrl = `${services.shipstation.publicBaseUrl}/shipstation`;
   const view = (c: ConnectionRow) => ({
     username: c.username,
     merchantId: c.merchantId,

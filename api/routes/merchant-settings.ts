@@ -1,14 +1,15 @@
 /** Admin API: how a merchant's confirmations are delivered, and its deadline overrides. */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Db } from '../../db/client';
+import { createRoute, z } from '@hono/zod-openapi';
 import { listConfirmationTargets, rotateSigningSecret, setConfirmationTarget } from '../../db/confirmations';
 import { findMerchant, setMerchantDeadlines } from '../../db/merchants';
+import { toIso } from '../../db/orders';
 import type { ConfirmationTargetRow } from '../../db/schema';
 import { parseDuration } from '../../domain/dates';
-import { toIso } from '../../db/orders';
+import { requireAdmin } from '../auth';
 import { notFound } from '../errors';
 import { text } from '../order-payload';
-import { errorResponses, json } from './common';
+import type { RouteServices } from '../services';
+import { errorResponses, json, newRouter } from './common';
 
 const MerchantParam = z.object({ id: text(50).min(1) });
 const admin = { tags: ['merchant settings'], security: [{ adminToken: [] }] };
@@ -51,7 +52,10 @@ const view = (t: ConfirmationTargetRow) => ({
   updatedAt: toIso(t.updatedAt),
 });
 
-export function merchantSettingsRoutes(db: Db, app: OpenAPIHono) {
+export function merchantSettingsRoutes(services: RouteServices) {
+  const { db } = services;
+  const app = newRouter();
+  app.use('*', requireAdmin(services));
   const merchantOr404 = async (id: string) => {
     if (!(await findMerchant(db, id))) throw notFound(`no merchant ${id}`);
   };

@@ -4,9 +4,8 @@
  * their order. The CLI (`npm run ops -- orders ...`) uses it.
  */
 import { createHash } from 'node:crypto';
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Db } from '../../db/client';
+import { createRoute, z } from '@hono/zod-openapi';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { findConfirmation } from '../../db/confirmations';
 import { discardFact, findFact, findStoredNotice, listFacts, makeFactDue, recordFacts } from '../../db/order-facts';
 import { findOrderById, findOrderByNumber, listOrders } from '../../db/orders';
@@ -15,15 +14,16 @@ import { ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
 import { readNotice, toShipmentReport } from '../../domain/shipstation/shipnotify';
 import type { BulkRetryReport } from '../../activities/bulk-retry';
 import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type OrderRequest, type RequestEnvelope } from '../../workflows/messages';
-import { FactsPendingError, type FactRelay } from '../../runtime/fact-relay';
+import { FactsPendingError } from '../../runtime/fact-relay';
 import { isGrpcCode } from '../../temporal/connection';
+import { requireAdmin } from '../auth';
 import { badRequest, conflict, notFound } from '../errors';
-import type { OrderGateway } from '../../temporal/order-gateway';
 import { sendOrderRequest } from '../order-requests';
 import { text } from '../order-payload';
 import { factView, FactViewSchema, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
+import type { RouteServices } from '../services';
 import { noticeQuery } from '../shipstation/routes';
-import { errorResponses, json } from './common';
+import { errorResponses, json, newRouter } from './common';
 
 const admin = { tags: ['ops'], security: [{ adminToken: [] }] };
 const OrderParams = z.object({ merchant: text(50).min(1), orderNumber: text(50).min(1) });
@@ -47,19 +47,12 @@ const TEMPORAL_CALL_MS = 10_000;
 /** How long a bulk-retry request waits for the report before answering 202 with the workflow id. */
 const BULK_WAIT_MS = 20_000;
 
-export interface OpsDeps {
-  db: Db;
-  gateway: OrderGateway;
-  relay: FactRelay;
-  temporal: Client;
-  taskQueue: string;
-  namespace: string;
-  temporalUiUrl: string;
-}
-
-export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
-  const { db, gateway, relay, temporal } = deps;
-  const uiLink = (workflowId: string) => `${deps.temporalUiUrl}/namespaces/${encodeURIComponent(deps.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+export function opsRoutes(services: RouteServices) {
+  const { db, gateway, relay, temporal, temporalSettings } = services;
+  const app = newRouter();
+  app.use('*', requireAdmin(services));
+  const uiLink = (workflowId: string) =>
+    `${temporalSettings.uiUrl}/namespaces/${encodeURIComponent(temporalSettings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   const existing = async (merchant: string, orderNumber: string) => {
     const record = await findOrderByNumber(db, merchant, orderNumber);
     if (!record) throw notFound(`merchant ${merchant} has no order ${orderNumber}`);
@@ -184,7 +177,7 @@ export function opsRoutes(deps: OpsDeps, app: OpenAPIHono) {
       const handle = await temporal.withDeadline(Date.now() + TEMPORAL_CALL_MS, () =>
         temporal.workflow.start<(f: typeof filter) => Promise<BulkRetryReport>>('bulkRetryWorkflow', {
           workflowId,
-          taskQueue: deps.taskQueue,
+          taskQueue: temporalSettings.taskQueue,
           args: [filter],
           staticSummary: `Bulk retry of stuck orders${body.merchant ? ` of ${body.merchant}` : ''}${body.reason ? ` (${body.reason})` : ''}`,
         }),

@@ -2,8 +2,7 @@
  * Merchant order API. Thin on purpose: validate, authenticate, read the read model, send the request
  * to the order's workflow, answer from the read model once the change is projected.
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Db } from '../../db/client';
+import { createRoute, z } from '@hono/zod-openapi';
 import { findCreateHash, findOrderByNumber, listOrders, toIso } from '../../db/orders';
 import { parseIsoTimestamp } from '../../domain/dates';
 import { canonicalJson, ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
@@ -18,13 +17,13 @@ import {
   type OrderRequest,
   type RequestEnvelope,
 } from '../../workflows/messages';
-import { requireMerchant, type AuthDeps, type MerchantEnv } from '../auth';
+import { requireMerchant, type MerchantEnv } from '../auth';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
-import type { OrderGateway } from '../../temporal/order-gateway';
 import { sendOrderRequest } from '../order-requests';
 import { normalizeOrderChanges, normalizeOrderPayload, OrderChangesSchema, OrderPayloadSchema, text } from '../order-payload';
 import { createHashOf, orderIdFor, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
-import { acceptedResponse, errorResponses, json } from './common';
+import type { RouteServices } from '../services';
+import { acceptedResponse, errorResponses, json, newRouter } from './common';
 
 const OrderNumberParam = z.object({ orderNumber: text(50).min(1).openapi({ example: 'A-1001' }) });
 const ReasonBody = z.object({ reason: text(500).min(1, { message: 'required' }) }).strict();
@@ -106,8 +105,10 @@ function decodeCursor(cursor: string): { createdAt: string; orderId: string } {
   throw badRequest('cursor is not a cursor this API returned', [{ path: 'cursor', message: 'invalid cursor' }]);
 }
 
-export function orderRoutes(db: Db, gateway: OrderGateway, auth: AuthDeps, app: OpenAPIHono<MerchantEnv>) {
-  app.use('*', requireMerchant(auth));
+export function orderRoutes(services: RouteServices) {
+  const { db, gateway } = services;
+  const app = newRouter<MerchantEnv>();
+  app.use('*', requireMerchant(services));
 
   const existing = async (merchantId: string, orderNumber: string) => {
     const record = await findOrderByNumber(db, merchantId, orderNumber);

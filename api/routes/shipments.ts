@@ -2,15 +2,13 @@
  * Shipment Confirmation Pickup - Detailed: the order source reads its confirmations in a stable
  * cursor order and acks each one; an ack confirms the order once everything is delivered.
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Db } from '../../db/client';
+import { createRoute, z } from '@hono/zod-openapi';
 import { findShipmentToAck, listConfirmations } from '../../db/confirmations';
-import { requireMerchant, type AuthDeps, type MerchantEnv } from '../auth';
-import { badRequest, notFound } from '../errors';
-import type { ApiMetrics } from '../metrics';
 import { recordFacts } from '../../db/order-facts';
-import type { FactRelay } from '../../runtime/fact-relay';
-import { errorResponses, json } from './common';
+import { requireMerchant, type MerchantEnv } from '../auth';
+import { badRequest, notFound } from '../errors';
+import type { RouteServices } from '../services';
+import { errorResponses, json, newRouter } from './common';
 
 export const ConfirmationSchema = z
   .object({
@@ -35,8 +33,10 @@ export const ConfirmationSchema = z
 const secured = { security: [{ merchantKey: [] }], tags: ['shipments'] };
 const Cursor = z.string().regex(/^\d{1,15}$/, { message: 'a cursor this API returned' });
 
-export function shipmentRoutes(db: Db, relay: FactRelay, metrics: ApiMetrics, auth: AuthDeps, app: OpenAPIHono<MerchantEnv>) {
-  app.use('*', requireMerchant(auth));
+export function shipmentRoutes(services: RouteServices) {
+  const { db, relay, metrics } = services;
+  const app = newRouter<MerchantEnv>();
+  app.use('*', requireMerchant(services));
 
   app.openapi(
     createRoute({

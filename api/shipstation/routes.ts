@@ -4,41 +4,24 @@
  * and every call of a known connection in its request log.
  */
 import { createHash } from 'node:crypto';
-import { Hono, type Context } from 'hono';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { Db } from '../../db/client';
 import { findConnectionForLogin, upgradePasswordDigest } from '../../db/connections';
 import { exportSnapshotPage, loadExportPage } from '../../db/export-pages';
 import { logConnectionRequest, noticeLogCtes, type RequestLogEntry } from '../../db/request-log';
 import { recordFacts, recordNotice, type NewFact, type NoticeTarget } from '../../db/order-facts';
 import { contentFromRows, storable, toIso } from '../../db/orders';
 import type { ConnectionRow } from '../../db/schema';
-import { matchStoredDigest, type SecretDigest } from '../../db/secret-digest';
+import { matchStoredDigest } from '../../db/secret-digest';
 import { orderWorkflowId, type OrderStatus } from '../../domain/order';
 import { exportWindow } from '../../domain/shipstation/dates';
 import { buildExportDocument, importProblem, type ExportOrder } from '../../domain/shipstation/export-xml';
 import { orderReferences, readNotice, shipmentKeyFor, toShipmentReport, type NoticeQuery, type ShipNotice } from '../../domain/shipstation/shipnotify';
-import type { Config } from '../../runtime/config';
-import type { FactRelay } from '../../runtime/fact-relay';
 import { addLogContext } from '../../runtime/log-context';
-import type { Logger } from '../../runtime/logger';
-import type { CredentialThrottle } from '../credential-throttle';
 import { isDatabaseUnavailable } from '../errors';
-import type { ApiMetrics } from '../metrics';
+import { newRouter } from '../routes/common';
+import type { RouteServices } from '../services';
 import { DRY_RUN_HEADER, maskedQuery, queryParam, readCredentials } from './credentials';
-
-export interface ShipStationDeps {
-  db: Db;
-  /** Forwards the facts these calls store to their orders; no call here waits on Temporal. */
-  relay: FactRelay;
-  settings: Config['shipstation'];
-  logger: Logger;
-  metrics: ApiMetrics;
-  /** Connection passwords are stored as keyed digests (db/secret-digest.ts). */
-  secretDigest: SecretDigest;
-  /** Shared counters of failed attempts per (username, client address). */
-  throttle: CredentialThrottle;
-}
 
 /** What one call answers, and what its log line says. */
 interface Outcome {
@@ -74,9 +57,9 @@ export function noticeQuery(params: URLSearchParams): NoticeQuery {
   };
 }
 
-export function shipstationRoutes(deps: ShipStationDeps) {
-  const { db, relay, settings, logger, metrics, secretDigest, throttle } = deps;
-  const app = new Hono();
+export function shipstationRoutes(services: RouteServices) {
+  const { db, relay, shipstation: settings, logger, metrics, secretDigest, throttle } = services;
+  const app = newRouter();
   /** What an unknown username's password is checked against, so that costs what a wrong password does. */
   const noSuchConnection = secretDigest.digest('no such connection');
 

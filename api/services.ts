@@ -1,0 +1,32 @@
+/**
+ * What every route sub-app is given: one object, built once by createApp (api/app.ts). Each sub-app
+ * takes what it needs and applies its own authentication, which reads the AuthDeps part.
+ */
+import type { Client } from '@temporalio/client';
+import type { Config } from '../runtime/config';
+import type { FactRelay } from '../runtime/fact-relay';
+import type { Logger } from '../runtime/logger';
+import type { AuthDeps } from './auth';
+import type { ApiMetrics } from './metrics';
+import type { OrderGateway } from '../temporal/order-gateway';
+
+/** Where the order workflows run and where people look at them (ops API). */
+export interface TemporalSettings {
+  taskQueue: string;
+  namespace: string;
+  uiUrl: string;
+}
+
+export interface RouteServices extends AuthDeps {
+  /** Sends requests to orders and waits for their answer. */
+  gateway: OrderGateway;
+  /** Forwards stored facts to their orders; no route waits on Temporal for a fact. */
+  relay: FactRelay;
+  temporal: Client;
+  temporalSettings: TemporalSettings;
+  shipstation: Config['shipstation'];
+  metrics: ApiMetrics;
+  logger: Logger;
+  /** True once the server is stopping: /readyz then answers 503 so load balancers move on. */
+  stopping: () => boolean;
+}
