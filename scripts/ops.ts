@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { XMLParser } from 'fast-xml-parser';
 import { shipStationStatusFields } from '../domain/order';
 import { formatShipStationDate } from '../domain/dates';
-import { DRY_RUN_HEADER } from '../api/shipstation/credentials';
+import { DRY_RUN_HEADER } from '../api/shipstation/export';
 
 class UsageError extends Error {}
 

@@ -1,6 +1,6 @@
 /** Testing a connection (a dry-run export) shows what ShipStation would get and changes nothing. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DRY_RUN_HEADER } from '../api/shipstation/credentials';
+import { DRY_RUN_HEADER } from '../api/shipstation/export';
 import { createConnection } from '../db/connections';
 import { exportSnapshots, exportWatermarks } from '../db/schema';
 import { createOrder, eventually, readState } from './support/orders';

@@ -22,7 +22,7 @@ import { sendOrderRequest } from '../order-requests';
 import { text } from '../order-payload';
 import { factView, FactViewSchema, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
 import type { RouteServices } from '../services';
-import { noticeQuery } from '../shipstation/routes';
+import { noticeQuery } from '../shipstation/shipnotify';
 import { errorResponses, json, newRouter } from './common';
 
 const admin = { tags: ['ops'], security: [{ adminToken: [] }] };

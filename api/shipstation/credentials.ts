@@ -1,14 +1,16 @@
 /**
- * ShipStation authenticates with HTTP Basic, and sometimes (or only, where a host strips the
- * Authorization header) with `SS-UserName` / `SS-Password` query parameters. Either source is
- * accepted; when both are present they must agree.
+ * Who is calling the ShipStation endpoint. ShipStation authenticates with HTTP Basic, and sometimes
+ * (or only, where a host strips the Authorization header) with `SS-UserName` / `SS-Password` query
+ * parameters. Either source is accepted; when both are present they must agree. The password is
+ * checked against the connection's keyed digest in constant time.
  */
-
-/**
- * Sent by `npm run ops -- connections test`: the export answers exactly as to ShipStation but takes
- * no snapshot, records no served window and marks nothing, so testing a connection changes nothing.
- */
-export const DRY_RUN_HEADER = 'X-Connector-Dry-Run';
+import type { Context } from 'hono';
+import { findConnectionForLogin, upgradePasswordDigest } from '../../db/connections';
+import type { ConnectionRow } from '../../db/schema';
+import { matchStoredDigest } from '../../db/secret-digest';
+import { addLogContext } from '../../runtime/log-context';
+import type { RouteServices } from '../services';
+import { text, type Outcome } from './outcome';
 
 export interface Credentials {
   username: string;
@@ -56,4 +58,43 @@ export function maskedQuery(params: URLSearchParams): string {
   const masked = new URLSearchParams();
   for (const [key, value] of params) masked.append(key, key.toLowerCase() === 'ss-password' ? '***' : value);
   return masked.toString();
+}
+
+/** A call's connection, or why it is refused (a disabled connection's refusal goes in its own request log). */
+export type Login = { ok: true; connection: ConnectionRow } | { ok: false; refusal: Outcome; connection: ConnectionRow | null };
+
+/**
+ * Checks calls' credentials. Failed attempts are counted per (username, client address) and past the
+ * limit answered 429; a correct password is never refused (api/credential-throttle.ts).
+ */
+export function connectionLogin(services: Pick<RouteServices, 'db' | 'secretDigest' | 'throttle'>) {
+  const { db, secretDigest, throttle } = services;
+  /** What an unknown username's password is checked against, so that costs what a wrong password does. */
+  const noSuchConnection = secretDigest.digest('no such connection');
+
+  return async function login(c: Context, params: URLSearchParams): Promise<Login> {
+    const read = readCredentials(c.req.header('Authorization'), params);
+    if (!read.ok) return { ok: false, refusal: text(401, read.reason), connection: null };
+    const { username, password } = read.credentials;
+    const pair = throttle.pairFor(c, username);
+    const forms = secretDigest.storedForms(password);
+    // A correct password clears the pair's failure counter within this same lookup.
+    const connection = await findConnectionForLogin(db, username, { clearFailures: { pair, passwordDigests: forms } });
+    // The same digests and one constant-time comparison either way: an unknown user costs what a wrong password does.
+    const matched = matchStoredDigest(forms, connection?.passwordHash ?? noSuchConnection);
+    if (!matched || !connection) {
+      const verdict = await throttle.failed(pair, 'shipstation');
+      if (verdict.throttled) {
+        const reason = `too many failed attempts for this username from this address; try again in ${verdict.retryAfterSeconds} s`;
+        return { ok: false, refusal: text(429, reason, {}, { 'Retry-After': String(verdict.retryAfterSeconds) }), connection: null };
+      }
+      return { ok: false, refusal: text(401, 'unknown username or wrong password'), connection: null };
+    }
+    if (matched === 'legacy') await upgradePasswordDigest(db, connection.id, connection.passwordHash, forms[0]);
+    addLogContext({ merchant: connection.merchantId, connection: connection.username });
+    if (connection.disabledAt) {
+      return { ok: false, refusal: text(403, `this connection is disabled: ${connection.disabledReason ?? 'no reason given'}`), connection };
+    }
+    return { ok: true, connection };
+  };
 }
