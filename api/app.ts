@@ -11,14 +11,13 @@ import type { Db } from '../db/client';
 import { factBacklog } from '../db/order-facts';
 import type { SecretDigest } from '../db/secret-digest';
 import type { Config } from '../runtime/config';
-import type { FactRelay } from '../runtime/fact-relay';
+import type { OrderServices } from '../runtime/order-services';
 import { runWithLogContext } from '../runtime/log-context';
 import type { Logger } from '../runtime/logger';
 import { CredentialThrottle, DEFAULT_THROTTLE, type ThrottleSettings } from './credential-throttle';
 import { ApiError, errorResponse } from './errors';
 import { bodyLimitOutsideShipStation, securityHeaders, SHIPSTATION_PATH } from './hardening';
 import { ApiMetrics } from './metrics';
-import type { OrderGateway } from '../temporal/order-gateway';
 import { adminRoutes } from './routes/admin';
 import { newRouter } from './routes/common';
 import { connectionRoutes } from './routes/connections';
@@ -32,10 +31,10 @@ import { shipstationRoutes } from './shipstation/routes';
 
 export interface AppDeps {
   db: Db;
+  /** Only for /readyz's ping; everything else reaches Temporal through `orders`. */
   temporal: Client;
-  gateway: OrderGateway;
-  /** Forwards stored facts to their orders; started and stopped by whoever owns the process. */
-  relay: FactRelay;
+  /** The relay (started and stopped by whoever owns the process), the gateway and bulk retries. */
+  orders: OrderServices;
   adminToken: string | null;
   /** One limit for every request body (the ShipStation endpoint has its own, in `shipstation`). */
   maxBodyBytes: number;
@@ -90,8 +89,9 @@ function routeServices(deps: AppDeps): RouteServices {
     secretDigest: deps.secretDigest,
     throttle,
     adminToken: deps.adminToken,
-    gateway: deps.gateway,
-    relay: deps.relay,
+    gateway: deps.orders.gateway,
+    relay: deps.orders.relay,
+    bulkRetries: deps.orders.bulkRetries,
     temporal: deps.temporal,
     temporalSettings: deps.temporalSettings,
     shipstation: deps.shipstation,

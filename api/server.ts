@@ -33,19 +33,18 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
   const secretDigest = deps.secretDigest ?? new SecretDigest(resolveSecretDigestKey(config));
   const metrics = deps.metrics ?? new ApiMetrics();
   // The relay runs in the API process, beside the handlers that store facts (docs/architecture.md).
-  const { relay, gateway } = createOrderServices(db, temporal, {
+  const orders = createOrderServices(db, temporal, {
     taskQueue: config.temporal.taskQueue,
     orders: config.orders,
     requestTimeoutMs: config.requestTimeoutMs,
     relay: { logger, observer: metrics.factObserver },
   });
-  relay.start();
+  orders.relay.start();
   let stopping = false;
   const app = createApp({
     db,
     temporal,
-    gateway,
-    relay,
+    orders,
     adminToken: config.adminToken,
     maxBodyBytes: config.maxBodyBytes,
     secretDigest,
@@ -74,7 +73,7 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
           stopping = true;
           const closed = await closeServer(server, graceMs);
           // After the last request: facts stored by in-flight calls were kicked; whatever is left, another process sweeps up.
-          await relay.stop();
+          await orders.relay.stop();
           return closed;
         },
       });

@@ -8,6 +8,7 @@ import type { FactRelay } from '../runtime/fact-relay';
 import type { Logger } from '../runtime/logger';
 import type { AuthDeps } from './auth';
 import type { ApiMetrics } from './metrics';
+import type { BulkRetries } from '../temporal/bulk-retries';
 import type { OrderGateway } from '../temporal/order-gateway';
 
 /** Where the order workflows run and where people look at them (ops API). */
@@ -22,6 +23,9 @@ export interface RouteServices extends AuthDeps {
   gateway: OrderGateway;
   /** Forwards stored facts to their orders; no route waits on Temporal for a fact. */
   relay: FactRelay;
+  /** Starts bulk retries and reads their reports (ops). */
+  bulkRetries: BulkRetries;
+  /** Only for /readyz's ping (temporal/connection.ts); every other call goes through the services above. */
   temporal: Client;
   temporalSettings: TemporalSettings;
   shipstation: Config['shipstation'];

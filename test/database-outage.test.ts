@@ -63,7 +63,7 @@ describe('read model unreachable', () => {
   it('answers 503 database_unavailable, without a stack trace, when PostgreSQL cannot be reached', async () => {
     const dead = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/nowhere' });
     try {
-      const app = createApp({ db: dead.db, temporal: stack.client, gateway: stack.gateway, relay: stack.relay, adminToken: null, maxBodyBytes: 1024, secretDigest: stack.secretDigest, shipstation: loadConfig({}).shipstation, temporalSettings: { taskQueue: stack.taskQueue, namespace: 'default', uiUrl: 'http://ui.test' }, logger: pino({ level: 'silent' }) });
+      const app = createApp({ db: dead.db, temporal: stack.client, orders: stack.orders, adminToken: null, maxBodyBytes: 1024, secretDigest: stack.secretDigest, shipstation: loadConfig({}).shipstation, temporalSettings: { taskQueue: stack.taskQueue, namespace: 'default', uiUrl: 'http://ui.test' }, logger: pino({ level: 'silent' }) });
       const res = await app.request('/api/orders', { headers: { Authorization: 'Bearer ssk_whatever' } });
       expect(res.status).toBe(503);
       const body = await res.text();

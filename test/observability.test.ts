@@ -68,8 +68,7 @@ describe('API request logs and readiness', () => {
     createApp({
       db: stack.database.db,
       temporal: stack.client,
-      gateway: stack.gateway,
-      relay: stack.relay,
+      orders: stack.orders,
       adminToken: null,
       maxBodyBytes: 1_048_576,
       secretDigest: stack.secretDigest,

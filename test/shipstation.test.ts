@@ -1348,7 +1348,7 @@ describe('Temporal unreachable', () => {
     deadConnection = Connection.lazy({ address: '127.0.0.1:1' });
     const deadClient = new Client({ connection: deadConnection, namespace: 'default' });
     // Not started: the suite's own relay (live Temporal) sweeps up what the dead process stored.
-    const { relay: deadRelay, gateway: deadGateway } = createOrderServices(stack.database.db, deadClient, {
+    const deadOrders = createOrderServices(stack.database.db, deadClient, {
       taskQueue: stack.taskQueue,
       orders: stack.settings,
       requestTimeoutMs: 2000,
@@ -1357,8 +1357,7 @@ describe('Temporal unreachable', () => {
     deadApp = createApp({
       db: stack.database.db,
       temporal: deadClient,
-      gateway: deadGateway,
-      relay: deadRelay,
+      orders: deadOrders,
       adminToken: ADMIN,
       maxBodyBytes: 1_048_576,
       secretDigest: stack.secretDigest,

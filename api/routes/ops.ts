@@ -3,19 +3,15 @@
  * durable workflow, replay a stored ShipNotice, and see, retry or discard facts that have not reached
  * their order. The CLI (`npm run ops -- orders ...`) uses it.
  */
-import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { findConfirmation } from '../../db/confirmations';
 import { discardFact, findFact, findStoredNotice, listFacts, makeFactDue, recordFacts } from '../../db/order-facts';
 import { findOrderById, findOrderByNumber, listOrders } from '../../db/orders';
 import { parseDuration } from '../../domain/dates';
 import { ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
 import { readNotice, toShipmentReport } from '../../domain/shipstation/shipnotify';
-import type { BulkRetryReport } from '../../activities/bulk-retry';
 import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type OrderRequest, type RequestEnvelope } from '../../workflows/messages';
 import { FactsPendingError } from '../../runtime/fact-relay';
-import { isGrpcCode } from '../../temporal/connection';
 import { requireAdmin } from '../auth';
 import { badRequest, conflict, notFound } from '../errors';
 import { sendOrderRequest } from '../order-requests';
@@ -42,13 +38,9 @@ const BulkRetryRunning = z.object({ workflowId: z.string(), status: z.literal('r
 
 /** How long an ops call waits for facts it forwards at once (replay, retry) before leaving them to the relay. */
 const FACT_WAIT_MS = 10_000;
-/** Every other Temporal call of these routes: Temporal unreachable is a 503 within this, never a hang. */
-const TEMPORAL_CALL_MS = 10_000;
-/** How long a bulk-retry request waits for the report before answering 202 with the workflow id. */
-const BULK_WAIT_MS = 20_000;
 
 export function opsRoutes(services: RouteServices) {
-  const { db, gateway, relay, temporal, temporalSettings } = services;
+  const { db, gateway, relay, bulkRetries, temporalSettings } = services;
   const app = newRouter();
   app.use('*', requireAdmin(services));
   const uiLink = (workflowId: string) =>
@@ -172,23 +164,9 @@ export function opsRoutes(services: RouteServices) {
         ...(body.reason ? { reason: body.reason } : {}),
         ...(body.stuckFor ? { stuckForMs: parseDuration(body.stuckFor)! } : {}),
       };
-      const digest = createHash('sha256').update(JSON.stringify(filter)).digest('hex').slice(0, 10);
-      const workflowId = `bulk-retry:${new Date().toISOString()}:${digest}`;
-      const handle = await temporal.withDeadline(Date.now() + TEMPORAL_CALL_MS, () =>
-        temporal.workflow.start<(f: typeof filter) => Promise<BulkRetryReport>>('bulkRetryWorkflow', {
-          workflowId,
-          taskQueue: temporalSettings.taskQueue,
-          args: [filter],
-          staticSummary: `Bulk retry of stuck orders${body.merchant ? ` of ${body.merchant}` : ''}${body.reason ? ` (${body.reason})` : ''}`,
-        }),
-      );
       // Most runs finish in seconds; a long one goes on durably and is followed by its id.
-      const report = await temporal.withDeadline(Date.now() + BULK_WAIT_MS, () => handle.result()).catch((error: unknown) => {
-        if (isGrpcCode(error, 4 /* DEADLINE_EXCEEDED */)) return null;
-        throw error;
-      });
-      if (!report) return c.json({ workflowId, status: 'running' as const }, 202);
-      return c.json({ workflowId, ...report }, 200);
+      const bulk = await bulkRetries.start(filter, `Bulk retry of stuck orders${body.merchant ? ` of ${body.merchant}` : ''}${body.reason ? ` (${body.reason})` : ''}`);
+      return 'status' in bulk ? c.json(bulk, 202) : c.json(bulk, 200);
     },
   );
 
@@ -203,15 +181,9 @@ export function opsRoutes(services: RouteServices) {
     }),
     async (c) => {
       const { workflowId } = c.req.valid('param');
-      if (!workflowId.startsWith('bulk-retry:')) throw notFound(`no bulk retry ${workflowId}`);
-      const handle = temporal.workflow.getHandle<(f: unknown) => Promise<BulkRetryReport>>(workflowId);
-      const description = await temporal.withDeadline(Date.now() + TEMPORAL_CALL_MS, () => handle.describe()).catch((error: unknown) => {
-        if (error instanceof WorkflowNotFoundError) return null;
-        throw error;
-      });
-      if (!description) throw notFound(`no bulk retry ${workflowId}`);
-      if (description.status.name === 'RUNNING') return c.json({ workflowId, status: 'running' as const }, 202);
-      return c.json({ workflowId, ...(await temporal.withDeadline(Date.now() + TEMPORAL_CALL_MS, () => handle.result())) }, 200);
+      const bulk = await bulkRetries.status(workflowId);
+      if (!bulk) throw notFound(`no bulk retry ${workflowId}`);
+      return 'status' in bulk ? c.json(bulk, 202) : c.json(bulk, 200);
     },
   );
 

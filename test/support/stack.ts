@@ -10,7 +10,7 @@ import { inject } from 'vitest';
 import { createApp } from '../../api/app';
 import type { ThrottleSettings } from '../../api/credential-throttle';
 import type { OrderGateway } from '../../temporal/order-gateway';
-import { createOrderServices } from '../../runtime/order-services';
+import { createOrderServices, type OrderServices } from '../../runtime/order-services';
 import { createMerchant } from '../../db/merchants';
 import { recordFacts } from '../../db/order-facts';
 import type { OrderFact } from '../../domain/facts';
@@ -32,6 +32,8 @@ export const LONG_SETTINGS: OrderSettings = {
 export interface TestStack {
   database: TestDatabase;
   client: Client;
+  /** The relay, gateway and bulk retries, as an API process wires them. */
+  orders: OrderServices;
   gateway: OrderGateway;
   /** Forwards stored facts (started: it sweeps like an API process's). */
   relay: FactRelay;
@@ -86,7 +88,8 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
   const taskQueue = uniqueId('orders-test');
   const settings: OrderSettings = { ...LONG_SETTINGS, ...options.settings };
   const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const { relay, gateway, bulkRetries } = createOrderServices(database.db, client, { taskQueue, orders: settings, requestTimeoutMs: options.requestTimeoutMs ?? 10_000, relay: { logger: silent } });
+  const orders = createOrderServices(database.db, client, { taskQueue, orders: settings, requestTimeoutMs: options.requestTimeoutMs ?? 10_000, relay: { logger: silent } });
+  const { relay, gateway } = orders;
 
   let run: Promise<void> | null = null;
   const secretDigestKey = randomBytes(32).toString('hex');
@@ -94,6 +97,7 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
   const stack: TestStack = {
     database,
     client,
+    orders,
     gateway,
     relay,
     taskQueue,
@@ -134,8 +138,7 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
       return createApp({
         db: database.db,
         temporal: client,
-        gateway,
-        relay,
+        orders,
         adminToken: appOptions.adminToken ?? null,
         maxBodyBytes: appOptions.maxBodyBytes ?? 1_048_576,
         secretDigest,
