@@ -25,8 +25,11 @@ import { freePort, startDevServer, type RunningDevServer } from '../tooling/temp
 import { content } from './unit/builders';
 
 const DAY = 86_400_000;
-/** Short enough to wait out in a test, long enough that "past the deadline" is a real wait. */
-const SHORT = 1_000;
+/**
+ * Short enough to wait out in a test, long enough that "not before the deadline" means something: the
+ * server fires a timer up to about a second late, so a wait of a tenth of it would pass for a 1 s one.
+ */
+const SHORT = 2_000;
 /** History events after which the second dev server suggests continue-as-new (the default is 4096). */
 const SUGGEST_CONTINUE_AS_NEW_AFTER = 30;
 
@@ -314,9 +317,9 @@ describe.concurrent('order workflow with stand-in activities', () => {
 
     it('an order at ShipStation without a shipment by its deadline is stuck no_shipment (the export deadline no longer counts)', async ({ expect }) => {
       // The export deadline is the shorter one: a wait still counting against it would end as not_exported.
-      const order = await bench.create({ settings: settings({ pendingExportMs: 2 * SHORT, atWmsShipmentMs: 3 * SHORT }) });
+      const order = await bench.create({ settings: settings({ pendingExportMs: SHORT, atWmsShipmentMs: 2 * SHORT }) });
       await bench.fact(order, { kind: 'exported', exportKey: 'page-1' });
-      const stuck = await expectStuck(expect, bench, order, 'no_shipment', 'at_wms', 3 * SHORT);
+      const stuck = await expectStuck(expect, bench, order, 'no_shipment', 'at_wms', 2 * SHORT);
       expect(stuck.timeline.find((e) => e.event === 'exported')?.at).toBe(stuck.waitingSince);
     });
 
