@@ -5,6 +5,7 @@
  * step live in OrderRun (workflows/order-run.ts); the rules in domain/lifecycle.ts.
  */
 import { allHandlersFinished, condition, continueAsNew } from '@temporalio/workflow';
+import type { ConfirmationMode } from '../activities/confirmations';
 import type { OrderSettings } from '../domain/lifecycle';
 import type { OrderContent, OrderState } from '../domain/order';
 import { OrderRun } from './order-run';
@@ -26,8 +27,12 @@ export type OrderWorkflowInput =
     }
   /** A fact arrived for an order whose workflow had closed: rebuild from the read model and record it. */
   | { kind: 'reopen'; orderId: string; merchantId: string; orderNumber: string; settings: OrderSettings }
-  /** Continue-as-new of a long-lived order; everything up to `version` is projected. */
-  | { kind: 'continued'; state: OrderState; version: number; settings: OrderSettings };
+  /**
+   * Continue-as-new of a long-lived order: its state at `version`, of which the read model holds
+   * `projectedVersion` (the new run projects the rest first). The confirmation mode the last
+   * projection read goes along, so pickup schedules nothing in the new run either.
+   */
+  | { kind: 'continued'; state: OrderState; version: number; projectedVersion: number; settings: OrderSettings; confirmationMode?: ConfirmationMode };
 
 export interface OrderWorkflowResult {
   orderId: string;
@@ -43,7 +48,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderWor
   for (;;) {
     await order.projectChanges();
     order.deliverConfirmations();
-    if (order.readyToContinueAsNew()) await continueAsNew<typeof orderWorkflow>(order.continuation());
+    if (order.readyToContinueAsNew() && (await order.stillReadyToContinueAsNew())) await continueAsNew<typeof orderWorkflow>(order.continuation());
     if (!order.closed) await order.waitForChangeOrDeadline();
     else if (await order.gracePeriodPassedQuietly()) break;
   }

@@ -33,6 +33,11 @@ export class ReadModel {
   /** @param projectedVersion the version the read model holds (versions keep rising across runs). */
   constructor(private projectedVersion: number) {}
 
+  /** The version the read model holds. */
+  get version(): number {
+    return this.projectedVersion;
+  }
+
   /** Whether the read model is behind `version`. */
   behind(version: number): boolean {
     return this.projectedVersion < version;
