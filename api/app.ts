@@ -24,6 +24,7 @@ import { connectionRoutes } from './routes/connections';
 import { healthRoutes } from './routes/health';
 import { merchantSettingsRoutes } from './routes/merchant-settings';
 import { opsRoutes } from './routes/ops';
+import { opsFactRoutes } from './routes/ops-facts';
 import { orderRoutes } from './routes/orders';
 import { shipmentRoutes } from './routes/shipments';
 import type { RouteServices, TemporalSettings } from './services';
@@ -128,6 +129,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api/admin', connectionRoutes(services));
   app.route('/api/admin', merchantSettingsRoutes(services));
   app.route('/api/ops', opsRoutes(services));
+  app.route('/api/ops', opsFactRoutes(services));
   app.route(SHIPSTATION_PATH, shipstationRoutes(services));
   app.route('/api/orders', orderRoutes(services));
   app.route('/api/shipments', shipmentRoutes(services));

@@ -172,6 +172,20 @@ export class FactRelay {
     }
   }
 
+  /**
+   * Ops asking for an order's facts now (a replay, a retry): true once they are delivered, false when
+   * they stay pending for the relay to keep trying (Temporal away, a fact failing on its own).
+   */
+  async tryDeliverOrder(orderId: string, waitMs = 10_000): Promise<boolean> {
+    try {
+      await this.deliverOrder(orderId, Date.now() + waitMs);
+      return true;
+    } catch (error) {
+      if (error instanceof FactsPendingError) return false;
+      throw error;
+    }
+  }
+
   /** One sweep: claim the due head of every order, deliver, repeat until nothing is due. */
   private async run(): Promise<void> {
     const deferUntil = Date.now() + this.settings.maxDeferMs;

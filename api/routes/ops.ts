@@ -1,22 +1,21 @@
 /**
  * Ops API (admin token): find orders across merchants, act on one, bulk-retry stuck ones through a
- * durable workflow, replay a stored ShipNotice, and see, retry or discard facts that have not reached
- * their order. The CLI (`npm run ops -- orders ...`) uses it.
+ * durable workflow, replay a stored ShipNotice. Facts that have not reached their order are
+ * api/routes/ops-facts.ts. The CLI (`npm run ops -- orders ...`) uses both.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { findConfirmation } from '../../db/confirmations';
-import { discardFact, findFact, findStoredNotice, listFacts, makeFactDue, recordFacts } from '../../db/order-facts';
+import { findStoredNotice, recordFacts } from '../../db/order-facts';
 import { findOrderById, findOrderByNumber, listOrders } from '../../db/orders';
 import { parseDuration } from '../../domain/dates';
 import { ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
 import { readNotice, toShipmentReport } from '../../domain/shipstation/shipnotify';
 import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type OrderRequest, type RequestEnvelope } from '../../workflows/messages';
-import { FactsPendingError } from '../../runtime/fact-relay';
 import { requireAdmin } from '../auth';
 import { badRequest, conflict, notFound } from '../errors';
 import { sendOrderRequest } from '../order-requests';
 import { text } from '../order-payload';
-import { factView, FactViewSchema, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
+import { orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
 import type { RouteServices } from '../services';
 import { noticeQuery } from '../shipstation/shipnotify';
 import { errorResponses, json, newRouter } from './common';
@@ -36,9 +35,6 @@ const BulkRetryReportSchema = z
 
 const BulkRetryRunning = z.object({ workflowId: z.string(), status: z.literal('running') }).openapi('BulkRetryRunning');
 
-/** How long an ops call waits for facts it forwards at once (replay, retry) before leaving them to the relay. */
-const FACT_WAIT_MS = 10_000;
-
 export function opsRoutes(services: RouteServices) {
   const { db, gateway, relay, bulkRetries, temporalSettings } = services;
   const app = newRouter();
@@ -51,16 +47,6 @@ export function opsRoutes(services: RouteServices) {
     return record;
   };
 
-  /** Forwards an order's pending facts now; false when they stay pending (the relay keeps trying). */
-  const deliverNow = async (orderId: string): Promise<boolean> => {
-    try {
-      await relay.deliverOrder(orderId, Date.now() + FACT_WAIT_MS);
-      return true;
-    } catch (error) {
-      if (error instanceof FactsPendingError) return false;
-      throw error;
-    }
-  };
   app.openapi(
     createRoute({
       ...admin,
@@ -221,82 +207,8 @@ export function opsRoutes(services: RouteServices) {
       if (!record) throw notFound(`order ${shipment.orderNumber} is gone`);
       // The same path as the notice took: stored (a replay is never collapsed with the original), then forwarded.
       await recordFacts(db, [{ orderId: record.order.orderId, fact: { kind: 'shipmentReported', report: { ...report, details, reportedVia: 'replay' } }, via: 'replay' }]);
-      const delivered = await deliverNow(record.order.orderId);
+      const delivered = await relay.tryDeliverOrder(record.order.orderId);
       return c.json({ id, orderNumber: shipment.orderNumber, replayed: true as const, delivered }, 200);
-    },
-  );
-
-  const FactParams = z.object({ id: z.string().regex(/^\d{1,15}$/, { message: 'a fact id' }) });
-  const OpsFactSchema = FactViewSchema.extend({ merchantId: z.string(), orderNumber: z.string() });
-
-  app.openapi(
-    createRoute({
-      ...admin,
-      method: 'get',
-      path: '/facts',
-      summary: 'Facts reported for orders, newest first: by default those still waiting to reach their order',
-      request: {
-        query: z.object({
-          state: z.enum(['pending', 'delivered', 'not_needed', 'discarded']).default('pending'),
-          merchant: text(50).optional(),
-          before: z.string().regex(/^\d{1,15}$/).optional().openapi({ description: 'The last id of the previous page' }),
-          limit: z.coerce.number().int().min(1).max(500).default(100),
-        }),
-      },
-      responses: { 200: json(z.object({ facts: z.array(OpsFactSchema) }), 'Facts'), ...errorResponses },
-    }),
-    async (c) => {
-      const q = c.req.valid('query');
-      const rows = await listFacts(db, { state: q.state, ...(q.merchant ? { merchantId: q.merchant } : {}), ...(q.before ? { before: Number(q.before) } : {}), limit: q.limit });
-      return c.json({ facts: rows.map((r) => ({ ...factView(r.fact), merchantId: r.merchantId, orderNumber: r.orderNumber })) }, 200);
-    },
-  );
-
-  const pendingFact = async (id: string) => {
-    const fact = await findFact(db, Number(id));
-    if (!fact) throw notFound(`no fact ${id}`);
-    if (fact.state !== 'pending') throw conflict(`fact ${id} is ${fact.state.replace('_', ' ')}; only a pending fact can be retried or discarded`);
-    return fact;
-  };
-
-  app.openapi(
-    createRoute({
-      ...admin,
-      method: 'post',
-      path: '/facts/{id}/retry',
-      summary: "Deliver a pending fact now (with its order's older pending facts first), whatever its backoff",
-      request: { params: FactParams },
-      responses: { 200: json(z.object({ delivered: z.boolean(), fact: FactViewSchema }), 'Tried; the fact as it now is'), ...errorResponses },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const fact = await pendingFact(id);
-      await makeFactDue(db, fact.id);
-      const delivered = await deliverNow(fact.orderId);
-      return c.json({ delivered, fact: factView((await findFact(db, fact.id))!) }, 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      ...admin,
-      method: 'post',
-      path: '/facts/{id}/discard',
-      summary: 'Give up on a pending fact that cannot be delivered (the reason is kept); later facts of its order go ahead',
-      request: {
-        params: FactParams,
-        body: { content: { 'application/json': { schema: z.object({ reason: text(500).min(1) }).strict() } }, required: true },
-      },
-      responses: { 200: json(FactViewSchema, 'Discarded'), ...errorResponses },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const { reason } = c.req.valid('json');
-      await pendingFact(id);
-      const discarded = await discardFact(db, Number(id), reason);
-      if (!discarded) throw conflict(`fact ${id} is being delivered right now, or was settled meanwhile; nothing discarded (look again, then retry or discard)`);
-      relay.kick();
-      return c.json(factView(discarded), 200);
     },
   );
 
