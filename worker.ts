@@ -19,15 +19,28 @@ import { connectClient, connectWorker, ensureSearchAttributes, installWorkerRunt
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 /**
  * How the workflows are bundled, wherever that happens (build, tests, a worker started from source).
- * The worker keeps every cached workflow's copy of the modules it loads; these ones are pure (rules,
- * statuses, message and search-attribute definitions: no per-workflow state), so one copy, loaded
- * when the sandbox starts and frozen by the SDK, serves them all (less memory per cached order).
+ * The worker keeps every cached workflow's copy of the modules it loads; these ones hold no
+ * per-workflow state at module level (rules, statuses, message and search-attribute definitions, and
+ * the order workflow's units: classes instantiated per run, activity proxies that find the running
+ * workflow when called), so one copy, loaded when the sandbox starts and frozen by the SDK, serves
+ * them all. Less memory per cached order: with a copy each, the order workflow's units alone cost
+ * about 10 KB per order (worker RSS 965 against 858 MiB with 10,000 open orders).
  */
 export const WORKFLOW_BUNDLE_OPTIONS = {
   workflowsPath: WORKFLOWS_PATH,
-  preloadModules: ['domain/order.ts', 'domain/lifecycle.ts', 'domain/money.ts', 'domain/dates.ts', 'domain/shipments.ts', 'workflows/messages.ts', 'workflows/search-attributes.ts'].map(
-    (file) => fileURLToPath(new URL(`./${file}`, import.meta.url)),
-  ),
+  preloadModules: [
+    'domain/order.ts',
+    'domain/lifecycle.ts',
+    'domain/money.ts',
+    'domain/dates.ts',
+    'domain/shipments.ts',
+    'workflows/messages.ts',
+    'workflows/search-attributes.ts',
+    'workflows/visibility.ts',
+    'workflows/read-model.ts',
+    'workflows/confirmations.ts',
+    'workflows/order-run.ts',
+  ].map((file) => fileURLToPath(new URL(`./${file}`, import.meta.url))),
 };
 /**
  * `npm run build` writes the workflow bundle next to dist/worker.js, so the production worker starts
