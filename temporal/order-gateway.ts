@@ -15,7 +15,7 @@ import { registerUpdate, type OrderRequest, type RequestEnvelope, type RequestOu
 import type { OrderWorkflowInput } from '../workflows/order';
 import { MerchantIdKey, OrderNumberKey, OrderSourceKey, OrderStatusKey, OrderStuckKey } from '../workflows/search-attributes';
 import { AcceptedNotProjectedError, isCallTimeout, translateRequestError } from './errors';
-import { orderHandle, workflowType, type OrderWorkflow } from './workflow-refs';
+import { workflowType, type OrderWorkflow } from './workflow-refs';
 
 export interface OrderRef {
   merchantId: string;
@@ -95,8 +95,7 @@ export class OrderGateway {
    */
   async request<R extends RequestEnvelope>(ref: OrderRef, update: OrderRequest<R>, args: RequestArgs<R>): Promise<RequestOutcome> {
     const deadline = this.deadline();
-    this.logged(ref);
-    const handle = orderHandle(this.client, ref);
+    const handle = this.client.workflow.getHandle<OrderWorkflow>(this.logged(ref));
     await this.relay.deliverOrder(ref.orderId, deadline);
     try {
       return await this.acceptedThenProjected(deadline, () =>

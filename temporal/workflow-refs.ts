@@ -3,9 +3,7 @@
  * workflows/index.ts (a rename there fails to compile here), and handles carry the workflow's
  * signature, so arguments and results are checked.
  */
-import type { Client, WorkflowHandle } from '@temporalio/client';
 import type * as workflows from '../workflows';
-import { orderWorkflowId } from '../domain/order';
 
 export type WorkflowType = keyof typeof workflows;
 export type OrderWorkflow = typeof workflows.orderWorkflow;
@@ -13,7 +11,3 @@ export type BulkRetryWorkflow = typeof workflows.bulkRetryWorkflow;
 
 /** The name the worker registers a workflow function under. */
 export const workflowType = <T extends WorkflowType>(name: T): T => name;
-
-/** An order's workflow, by its business keys. */
-export const orderHandle = (client: Client, ref: { merchantId: string; orderNumber: string }): WorkflowHandle<OrderWorkflow> =>
-  client.workflow.getHandle<OrderWorkflow>(orderWorkflowId(ref.merchantId, ref.orderNumber));

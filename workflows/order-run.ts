@@ -144,7 +144,7 @@ export class OrderRun {
 
   /** Projects until the read model holds the newest version; the Web UI follows each projection. */
   async projectChanges(): Promise<void> {
-    while (this.readModel.behind(this.version)) {
+    while (this.readModel.version < this.version) {
       const state = this.current;
       const projected = await this.readModel.project(state, this.version, this.updatesAwaitingProjection > 0);
       state.lastModified = projected.lastModified;
@@ -298,7 +298,8 @@ export class OrderRun {
     const mine = this.version;
     this.updatesAwaitingProjection++;
     try {
-      await condition(() => this.readModel.holds(mine));
+      // Then the change is in the read model, where the caller reads it.
+      await condition(() => this.readModel.version >= mine);
     } finally {
       this.updatesAwaitingProjection--;
     }

@@ -38,16 +38,6 @@ export class ReadModel {
     return this.projectedVersion;
   }
 
-  /** Whether the read model is behind `version`. */
-  behind(version: number): boolean {
-    return this.projectedVersion < version;
-  }
-
-  /** Whether the read model holds `version` or newer: an update's change is then visible to its caller. */
-  holds(version: number): boolean {
-    return this.projectedVersion >= version;
-  }
-
   /**
    * Writes `version` of the order. A local activity keeps the workflow task open until it is done,
    * and with it the acceptance of any update in that task: a caller waiting for acceptance could time
