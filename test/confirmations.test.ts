@@ -499,7 +499,7 @@ describe.each(DATABASE_KINDS)('pickup cursor under concurrent shipments (read mo
         if (res.body.shipments.length < limit) caughtUp++;
         if (res.body.shipments.length === 0) {
           if (finished) break;
-          await sleep(5);
+          await sleep(20); // three readers polling a single-connection PGlite must leave room for the projections
         }
       }
       return { seen, caughtUp };
@@ -508,7 +508,7 @@ describe.each(DATABASE_KINDS)('pickup cursor under concurrent shipments (read mo
     const readers = [walk(1), walk(2), walk(3)];
     try {
       await Promise.all(reports.map(({ ref, report }) => stack.sendFact(ref, { kind: 'shipmentReported', report: report })));
-      const projected = await eventually(() => listShipments(app, merchant, 'limit=500'), (r) => r.body.shipments.length === expected.size, 30_000);
+      const projected = await eventually(() => listShipments(app, merchant, 'limit=500'), (r) => r.body.shipments.length === expected.size, 60_000);
       expect(projected.body.shipments).toHaveLength(expected.size);
     } catch (error) {
       abandoned = true;
