@@ -11,12 +11,15 @@ import type { StuckReason } from '../domain/order';
 import { AcceptedNotProjectedError } from '../temporal/errors';
 import type { OrderGateway } from '../temporal/order-gateway';
 import { retryUpdate } from '../workflows/messages';
+import { inBulkRetry } from '../domain/requester';
 
 export interface BulkRetryFilter {
   merchantId?: string;
   reason?: StuckReason;
   /** Only orders stuck for at least this long (ms). */
   stuckForMs?: number;
+  /** Who started it (domain/requester.ts); each retry's timeline entry says so. */
+  requestedBy?: string;
 }
 
 export interface StuckOrderRef {
@@ -65,8 +68,9 @@ export function createBulkRetryActivities(db: Db, gateway: OrderGateway | null) 
       }));
     },
 
-    async retryOrders(orders: StuckOrderRef[]): Promise<Omit<BulkRetryReport, 'matched'>> {
+    async retryOrders(orders: StuckOrderRef[], startedBy?: string): Promise<Omit<BulkRetryReport, 'matched'>> {
       if (!gateway) throw new Error('this worker has no Temporal client for bulk retries');
+      const requestedBy = inBulkRetry(startedBy);
       const report: Omit<BulkRetryReport, 'matched'> = { retried: 0, refused: [] };
       let next = 0;
       const worker = async () => {
@@ -74,7 +78,7 @@ export function createBulkRetryActivities(db: Db, gateway: OrderGateway | null) 
           const order = orders[next++]!;
           try {
             // Named with the reason it was selected for: an order whose situation changed refuses it.
-            await gateway.request(order, retryUpdate, { reason: order.reason });
+            await gateway.request(order, retryUpdate, { reason: order.reason, requestedBy });
             report.retried++;
           } catch (error) {
             // Accepted, only not yet in the read model: retried all the same.

@@ -15,6 +15,8 @@ import type { OrderServices } from '../runtime/order-services';
 import { runWithLogContext } from '../runtime/log-context';
 import type { Logger } from '../runtime/logger';
 import { CredentialThrottle, DEFAULT_THROTTLE, type ThrottleSettings } from './credential-throttle';
+import { consoleRoutes, DEFAULT_CONSOLE_SETTINGS, type ConsoleSettings } from './console/routes';
+import { CONSOLE_PATH } from './console/guard';
 import { ApiError, errorResponse } from './errors';
 import { bodyLimitOutsideShipStation, securityHeaders, SHIPSTATION_PATH } from './hardening';
 import { ApiMetrics } from './metrics';
@@ -46,6 +48,8 @@ export interface AppDeps {
   /** TRUST_PROXY_HOPS: proxies whose X-Forwarded-For entries name the client; default 0 (the socket). */
   trustProxyHops?: number;
   shipstation: Config['shipstation'];
+  /** CONSOLE_SESSION_TTL / SHIPSTATION_POLL_WARNING; default DEFAULT_CONSOLE_SETTINGS. */
+  console?: ConsoleSettings;
   temporalSettings: TemporalSettings;
   logger: Logger;
   /** Shared with the server so /metrics shows process metrics; each app gets its own otherwise. */
@@ -96,6 +100,7 @@ function routeServices(deps: AppDeps): RouteServices {
     temporal: deps.temporal,
     temporalSettings: deps.temporalSettings,
     shipstation: deps.shipstation,
+    console: deps.console ?? DEFAULT_CONSOLE_SETTINGS,
     metrics,
     logger,
     stopping: deps.stopping ?? (() => false),
@@ -133,6 +138,8 @@ export function createApp(deps: AppDeps) {
   app.route(SHIPSTATION_PATH, shipstationRoutes(services));
   app.route('/api/orders', orderRoutes(services));
   app.route('/api/shipments', shipmentRoutes(services));
+  // The ops console (HTML); not part of the OpenAPI document.
+  app.route(CONSOLE_PATH, consoleRoutes(services));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'merchantKey', { type: 'http', scheme: 'bearer', description: 'A merchant API key' });

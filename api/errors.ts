@@ -43,7 +43,7 @@ export function errorResponse(error: unknown, c: Context, logError: (error: unkn
   return c.json(body, known.status);
 }
 
-function toApiError(error: unknown): ApiError | null {
+export function toApiError(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
   if (error instanceof RequestRefusedError) return conflict(error.message);
   if (error instanceof OrderClosedError) return conflict(error.message);

@@ -14,12 +14,15 @@ export const SHIPSTATION_PATH = '/shipstation';
 
 const isShipStationPath = (path: string) => path === SHIPSTATION_PATH || path.startsWith(`${SHIPSTATION_PATH}/`);
 
+/** The ops console's pages (api/console/): the one place this service serves HTML to browsers. */
+const isConsolePath = (path: string) => path === '/ops' || path.startsWith('/ops/');
+
 /** Answers that carry API keys, passwords, order addresses: no cache (browser, proxy) may keep them. */
-const isPrivatePath = (path: string) => path === '/api' || path.startsWith('/api/') || isShipStationPath(path);
+const isPrivatePath = (path: string) => path === '/api' || path.startsWith('/api/') || isShipStationPath(path) || isConsolePath(path);
 
 /**
- * This service serves data to programs, never pages to browsers: nothing it answers may be framed,
- * run as script, sniffed into another type or leak its URL as a referrer. Applied after the handler
+ * Apart from the ops console (its own policy below), this service serves data to programs, never
+ * pages to browsers: nothing it answers may be framed, run as script, sniffed into another type or leak its URL as a referrer. Applied after the handler
  * (and the error handler) ran, so 404s, 413s and thrown errors carry them too. Content types are
  * never touched: the ShipStation endpoint's text/plain and text/xml stay as they are.
  */
@@ -33,8 +36,27 @@ export function securityHeaders(): MiddlewareHandler {
     strictTransportSecurity: 'max-age=31536000; includeSubDomains',
     xContentTypeOptions: 'nosniff',
   });
+  // The console's pages load their stylesheet and script from this origin, never inline, and post
+  // their forms only here.
+  const consolePages = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      styleSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      imgSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      baseUri: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
+    xFrameOptions: 'DENY',
+    referrerPolicy: 'no-referrer',
+    crossOriginResourcePolicy: 'same-origin',
+    strictTransportSecurity: 'max-age=31536000; includeSubDomains',
+    xContentTypeOptions: 'nosniff',
+  });
   return createMiddleware(async (c, next) => {
-    await standard(c, next);
+    await (isConsolePath(c.req.path) ? consolePages : standard)(c, next);
     if (isPrivatePath(c.req.path)) c.res.headers.set('Cache-Control', 'no-store');
   });
 }

@@ -92,7 +92,7 @@ export const OrderViewSchema = OrderSummarySchema.extend({
   order: z.record(z.string(), z.unknown()).openapi({ description: 'The order content as normalised' }),
   lines: z.array(z.record(z.string(), z.unknown())),
   shipments: z.array(z.record(z.string(), z.unknown())),
-  timeline: z.array(z.object({ at: z.string(), event: z.string(), from: z.string().optional(), to: z.string().optional(), detail: z.string().optional() })),
+  timeline: z.array(z.object({ at: z.string(), event: z.string(), from: z.string().optional(), to: z.string().optional(), detail: z.string().optional(), by: z.string().optional() })),
   pendingFacts: z.array(FactViewSchema).openapi({
     description: 'Facts reported for the order (by ShipStation, a pickup ack, an ops replay) that have not reached its workflow yet, oldest first; normally empty within a second',
   }),

@@ -51,6 +51,7 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
     authThrottle: config.authThrottle,
     trustProxyHops: config.trustProxyHops,
     shipstation: config.shipstation,
+    console: config.console,
     temporalSettings: { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl },
     logger,
     metrics,

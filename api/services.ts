@@ -10,6 +10,7 @@ import type { AuthDeps } from './auth';
 import type { ApiMetrics } from './metrics';
 import type { BulkRetries } from '../temporal/bulk-retries';
 import type { OrderGateway } from '../temporal/order-gateway';
+import type { ConsoleSettings } from './console/routes';
 
 /** Where the order workflows run and where people look at them (ops API). */
 export interface TemporalSettings {
@@ -29,6 +30,8 @@ export interface RouteServices extends AuthDeps {
   temporal: Client;
   temporalSettings: TemporalSettings;
   shipstation: Config['shipstation'];
+  /** The ops console's session lifetime and polling warning. */
+  console: ConsoleSettings;
   metrics: ApiMetrics;
   logger: Logger;
   /** True once the server is stopping: /readyz then answers 503 so load balancers move on. */

@@ -364,3 +364,24 @@ export type OrderLineRow = typeof orderLines.$inferSelect;
 export type ShipmentRow = typeof shipments.$inferSelect;
 export type OrderFactRow = typeof orderFacts.$inferSelect;
 export type ShipmentNoticeRow = typeof shipmentNotices.$inferSelect;
+
+/**
+ * Signed-in ops console sessions (api/console/sessions.ts): server-side, so signing out or expiry
+ * ends a session everywhere and several API processes share them. Only a digest of the cookie's
+ * token is kept; the form token (CSRF) belongs to the session.
+ */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    tokenDigest: text('token_digest').primaryKey(),
+    /** Self-declared at sign-in (behind the shared admin token); shown on order timelines. */
+    name: text('name'),
+    formToken: text('form_token').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'string', precision: 3 }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'string', precision: 3 }).notNull(),
+    /** The outcome of the last action, shown once by the page it redirects to (never a secret). */
+    flash: jsonb('flash').$type<{ kind: 'status' | 'alert'; text: string }>(),
+  },
+  (t) => [index('console_sessions_expires_idx').on(t.expiresAt)],
+);
+export type ConsoleSessionRow = typeof consoleSessions.$inferSelect;

@@ -216,6 +216,8 @@ export interface TimelineEntry {
   from?: OrderStatus;
   to?: OrderStatus;
   detail?: string;
+  /** Who asked, for entries a request added: "from the console by Ana" (domain/requester.ts). */
+  by?: string;
 }
 
 export interface OrderLineView {

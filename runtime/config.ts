@@ -65,6 +65,8 @@ export interface Config {
     requestLogDays: number;
     maxNoticeBytes: number;
   };
+  /** The ops console at /ops. */
+  console: { sessionTtlMs: number; pollWarningMs: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   orders: OrderSettings;
 }
@@ -115,6 +117,8 @@ export const CONFIG_VARIABLES = [
   'EXPORT_SNAPSHOT_TTL',
   'REQUEST_LOG_DAYS',
   'SHIPNOTIFY_MAX_BYTES',
+  'CONSOLE_SESSION_TTL',
+  'SHIPSTATION_POLL_WARNING',
   'LOG_LEVEL',
   'DEADLINE_AWAIT_PAYMENT',
   'DEADLINE_PENDING_EXPORT',
@@ -218,6 +222,10 @@ export function loadConfig(env: Env = process.env): Config {
       snapshotTtlMs: duration('EXPORT_SNAPSHOT_TTL', '15m'),
       requestLogDays: integer('REQUEST_LOG_DAYS', 30, 1, 3650),
       maxNoticeBytes: integer('SHIPNOTIFY_MAX_BYTES', 262_144, 1024, 16 * 1_048_576),
+    },
+    console: {
+      sessionTtlMs: duration('CONSOLE_SESSION_TTL', '8h', { ms: 7 * 86_400_000, text: '7d' }),
+      pollWarningMs: duration('SHIPSTATION_POLL_WARNING', '2h'),
     },
     logLevel: logLevel as Config['logLevel'],
     orders: {

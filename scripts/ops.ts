@@ -13,6 +13,8 @@ import { XMLParser } from 'fast-xml-parser';
 import { shipStationStatusFields } from '../domain/order';
 import { formatShipStationDate } from '../domain/dates';
 import { DRY_RUN_HEADER } from '../api/shipstation/export';
+import { OPS_CLIENT_HEADER, OPS_NAME_HEADER } from '../api/order-requests';
+import { userInfo } from 'node:os';
 
 class UsageError extends Error {}
 
@@ -26,12 +28,19 @@ function adminToken(): string {
   throw new UsageError('set ADMIN_TOKEN (make dev keeps one in .data/admin-token)');
 }
 
+/** Who runs the CLI, for the order timelines: OPS_NAME, else the login name (self-declared, see docs/ops-console.md). */
+function operatorName(): string {
+  const name = process.env.OPS_NAME?.trim() || (() => { try { return userInfo().username; } catch { return ''; } })();
+  // Header values are Latin-1; a name that is not stays out rather than break the request.
+  return /^[\x20-\x7e\xa0-\xff]*$/.test(name) ? name : '';
+}
+
 async function admin(method: string, route: string, body?: unknown): Promise<any> {
   let response: Response;
   try {
     response = await fetch(`${apiUrl()}${route}`, {
       method,
-      headers: { Authorization: `Bearer ${adminToken()}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+      headers: { Authorization: `Bearer ${adminToken()}`, [OPS_CLIENT_HEADER]: 'cli', [OPS_NAME_HEADER]: operatorName(), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch (error) {

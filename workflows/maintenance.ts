@@ -38,7 +38,7 @@ export async function bulkRetryWorkflow(filter: BulkRetryFilter): Promise<BulkRe
   const report: BulkRetryReport = { matched: selected.length, retried: 0, refused: [] };
   for (let i = 0; i < selected.length; i += BATCH) {
     const batch = selected.slice(i, i + BATCH);
-    const part = await retryOrders.executeWithOptions({ startToCloseTimeout: '5 minutes', summary: `retry orders ${i + 1}-${i + batch.length} of ${selected.length}` }, [batch]);
+    const part = await retryOrders.executeWithOptions({ startToCloseTimeout: '5 minutes', summary: `retry orders ${i + 1}-${i + batch.length} of ${selected.length}` }, [batch, filter.requestedBy]);
     report.retried += part.retried;
     report.refused.push(...part.refused);
   }

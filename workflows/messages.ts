@@ -12,6 +12,8 @@ import type { OrderChanges, OrderState, OrderStatus, StuckReason } from '../doma
 export interface RequestEnvelope {
   /** ISO time after which the request must not take effect (the caller has answered 503 by then). */
   expiresAt: string;
+  /** Who asked (domain/requester.ts): stamped on the timeline entries the request adds. */
+  requestedBy?: string;
 }
 
 export interface RegisterRequest extends RequestEnvelope {

@@ -259,7 +259,11 @@ export class OrderRun {
     setHandler(
       update,
       async (request) => {
-        this.noteChange(apply(this.current, request, now()));
+        const state = this.current;
+        const entriesBefore = state.timeline.length;
+        if (this.noteChange(apply(state, request, now())) && request.requestedBy) {
+          for (const entry of state.timeline.slice(entriesBefore)) entry.by = request.requestedBy;
+        }
         return this.projected();
       },
       { validator: (request) => this.guard(request, (s) => check(s, request)) },

@@ -13,7 +13,7 @@ import { readNotice, toShipmentReport } from '../../domain/shipstation/shipnotif
 import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type OrderRequest, type RequestEnvelope } from '../../workflows/messages';
 import { requireAdmin } from '../auth';
 import { badRequest, conflict, notFound } from '../errors';
-import { sendOrderRequest } from '../order-requests';
+import { opsRequester, sendOrderRequest } from '../order-requests';
 import { text } from '../order-payload';
 import { orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
 import type { RouteServices } from '../services';
@@ -119,7 +119,7 @@ export function opsRoutes(services: RouteServices) {
         const { merchant, orderNumber } = c.req.valid('param');
         await existing(merchant, orderNumber);
         const args = withReason ? { reason: (c.req.valid('json' as never) as { reason: string }).reason } : {};
-        await sendOrderRequest(db, gateway, { merchantId: merchant, orderNumber }, update, args);
+        await sendOrderRequest(db, gateway, { merchantId: merchant, orderNumber }, update, args, opsRequester((name) => c.req.header(name)));
         return c.json(orderView(await existing(merchant, orderNumber)), 200);
       },
     );
@@ -149,6 +149,7 @@ export function opsRoutes(services: RouteServices) {
         ...(body.merchant ? { merchantId: body.merchant } : {}),
         ...(body.reason ? { reason: body.reason } : {}),
         ...(body.stuckFor ? { stuckForMs: parseDuration(body.stuckFor)! } : {}),
+        requestedBy: opsRequester((name) => c.req.header(name)),
       };
       // Most runs finish in seconds; a long one goes on durably and is followed by its id.
       const bulk = await bulkRetries.start(filter, `Bulk retry of stuck orders${body.merchant ? ` of ${body.merchant}` : ''}${body.reason ? ` (${body.reason})` : ''}`);

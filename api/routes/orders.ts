@@ -20,6 +20,7 @@ import {
 import { requireMerchant, type MerchantEnv } from '../auth';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 import { sendOrderRequest } from '../order-requests';
+import { requestedBy } from '../../domain/requester';
 import { normalizeOrderChanges, normalizeOrderPayload, OrderChangesSchema, OrderPayloadSchema, text } from '../order-payload';
 import { createHashOf, orderIdFor, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
 import type { RouteServices } from '../services';
@@ -105,6 +106,8 @@ function decodeCursor(cursor: string): { createdAt: string; orderId: string } {
   throw badRequest('cursor is not a cursor this API returned', [{ path: 'cursor', message: 'invalid cursor' }]);
 }
 
+const BY_ORDER_SOURCE = requestedBy('order source');
+
 export function orderRoutes(services: RouteServices) {
   const { db, gateway } = services;
   const app = newRouter<MerchantEnv>();
@@ -116,8 +119,8 @@ export function orderRoutes(services: RouteServices) {
     return record;
   };
   const reread = async (merchantId: string, orderNumber: string) => orderView(await existing(merchantId, orderNumber));
-  const send = <R extends RequestEnvelope>(merchantId: string, orderNumber: string, update: OrderRequest<R>, args: Omit<R, 'expiresAt'>) =>
-    sendOrderRequest(db, gateway, { merchantId, orderNumber }, update, args);
+  const send = <R extends RequestEnvelope>(merchantId: string, orderNumber: string, update: OrderRequest<R>, args: Omit<R, 'expiresAt' | 'requestedBy'>) =>
+    sendOrderRequest(db, gateway, { merchantId, orderNumber }, update, args, BY_ORDER_SOURCE);
 
   app.openapi(createOrderRoute, async (c) => {
     const merchant = c.get('merchant');
