@@ -266,12 +266,16 @@ export interface OrderListFilter {
   stuck?: boolean;
   stuckReason?: StuckReason;
   source?: string;
+  orderNumber?: string;
+  /** Orders with a shipment under this tracking number. */
+  trackingNumber?: string;
   /** Keyset cursor: list continues after this (createdAt, orderId). */
   after?: { createdAt: string; orderId: string };
   limit: number;
 }
 
-export async function listOrders(db: Db, filter: OrderListFilter): Promise<OrderRow[]> {
+/** What listOrders and countOrders select by: every filter but the page. */
+function orderConditions(filter: Omit<OrderListFilter, 'after' | 'limit'>): SQL[] {
   const conditions: SQL[] = [];
   if (filter.merchantId) conditions.push(eq(orders.merchantId, filter.merchantId));
   if (filter.stuckBefore) conditions.push(lt(orders.stuckSince, filter.stuckBefore));
@@ -280,6 +284,17 @@ export async function listOrders(db: Db, filter: OrderListFilter): Promise<Order
   if (filter.stuck === false) conditions.push(isNull(orders.stuckReason));
   if (filter.stuckReason) conditions.push(eq(orders.stuckReason, filter.stuckReason));
   if (filter.source) conditions.push(eq(orders.source, filter.source));
+  if (filter.orderNumber) conditions.push(eq(orders.orderNumber, filter.orderNumber));
+  if (filter.trackingNumber) {
+    conditions.push(
+      sql`exists (select 1 from ${shipments} where ${shipments.orderId} = ${orders.orderId} and ${shipments.trackingNumber} = ${filter.trackingNumber})`,
+    );
+  }
+  return conditions;
+}
+
+export async function listOrders(db: Db, filter: OrderListFilter): Promise<OrderRow[]> {
+  const conditions = orderConditions(filter);
   if (filter.after) {
     const { createdAt, orderId } = filter.after;
     conditions.push(
@@ -292,6 +307,15 @@ export async function listOrders(db: Db, filter: OrderListFilter): Promise<Order
     .where(and(...conditions))
     .orderBy(asc(orders.createdAt), asc(orders.orderId))
     .limit(filter.limit);
+}
+
+/** How many orders a filter selects (a bulk retry shows it before it runs). */
+export async function countOrders(db: Db, filter: Omit<OrderListFilter, 'after' | 'limit'>): Promise<number> {
+  const [row] = await db
+    .select({ count: sql<number>`count(*)`.mapWith(Number) })
+    .from(orders)
+    .where(and(...orderConditions(filter)));
+  return row?.count ?? 0;
 }
 
 export async function findOrdersByIds(db: Db, orderIds: string[]): Promise<OrderRow[]> {

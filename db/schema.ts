@@ -162,7 +162,8 @@ export const shipments = pgTable(
     confirmationDeliveredAt: timestamp('confirmation_delivered_at', { withTimezone: true, mode: 'string' }),
     deliveryRejected: text('delivery_rejected'),
   },
-  (t) => [primaryKey({ columns: [t.orderId, t.shipmentKey] })],
+  // Ops find an order by its tracking number (the console's orders filter).
+  (t) => [primaryKey({ columns: [t.orderId, t.shipmentKey] }), index('shipments_tracking_idx').on(t.trackingNumber)],
 );
 
 /**

@@ -481,3 +481,20 @@ export function applyFact(state: OrderState, message: FactMessage, now: string):
 export function applyLateFact(state: OrderState, now: string, detail: string) {
   flag(state, 'late_fact_after_close', now, detail);
 }
+
+export type OpsAction = 'retry' | 'resend' | 'hold' | 'release' | 'cancel';
+
+/**
+ * The ops actions that would change the order now (the console shows only these): each rule allows
+ * it, and it is not a repeat (holding a held order, canceling a canceled one).
+ */
+export function availableOpsActions(state: OrderState): OpsAction[] {
+  const allowed: Record<OpsAction, boolean> = {
+    retry: checkRetry(state) === null,
+    resend: checkResend(state) === null,
+    hold: checkHold(state) === null && state.status !== 'on_hold',
+    release: checkRelease(state) === null,
+    cancel: checkCancel(state) === null && state.status !== 'canceled',
+  };
+  return (Object.keys(allowed) as OpsAction[]).filter((action) => allowed[action]);
+}

@@ -4,9 +4,9 @@
  * `npm run ops -- facts ...` uses it.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { discardFact, findFact, listFacts, makeFactDue } from '../../db/order-facts';
+import { listFacts } from '../../db/order-facts';
 import { requireAdmin } from '../auth';
-import { conflict, notFound } from '../errors';
+import { discardPendingFact, retryFact } from '../ops-actions';
 import { text } from '../order-payload';
 import { factView, FactViewSchema } from '../order-view';
 import type { RouteServices } from '../services';
@@ -17,7 +17,7 @@ const FactParams = z.object({ id: z.string().regex(/^\d{1,15}$/, { message: 'a f
 const OpsFactSchema = FactViewSchema.extend({ merchantId: z.string(), orderNumber: z.string() });
 
 export function opsFactRoutes(services: RouteServices) {
-  const { db, relay } = services;
+  const { db } = services;
   const app = newRouter();
   app.use('*', requireAdmin(services));
 
@@ -44,13 +44,6 @@ export function opsFactRoutes(services: RouteServices) {
     },
   );
 
-  const pendingFact = async (id: string) => {
-    const fact = await findFact(db, Number(id));
-    if (!fact) throw notFound(`no fact ${id}`);
-    if (fact.state !== 'pending') throw conflict(`fact ${id} is ${fact.state.replace('_', ' ')}; only a pending fact can be retried or discarded`);
-    return fact;
-  };
-
   app.openapi(
     createRoute({
       ...admin,
@@ -62,10 +55,8 @@ export function opsFactRoutes(services: RouteServices) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const fact = await pendingFact(id);
-      await makeFactDue(db, fact.id);
-      const delivered = await relay.tryDeliverOrder(fact.orderId);
-      return c.json({ delivered, fact: factView((await findFact(db, fact.id))!) }, 200);
+      const { delivered, fact } = await retryFact(services, Number(id));
+      return c.json({ delivered, fact: factView(fact) }, 200);
     },
   );
 
@@ -84,11 +75,7 @@ export function opsFactRoutes(services: RouteServices) {
     async (c) => {
       const { id } = c.req.valid('param');
       const { reason } = c.req.valid('json');
-      await pendingFact(id);
-      const discarded = await discardFact(db, Number(id), reason);
-      if (!discarded) throw conflict(`fact ${id} is being delivered right now, or was settled meanwhile; nothing discarded (look again, then retry or discard)`);
-      relay.kick();
-      return c.json(factView(discarded), 200);
+      return c.json(factView(await discardPendingFact(services, Number(id), reason)), 200);
     },
   );
 

@@ -4,20 +4,17 @@
  * api/routes/ops-facts.ts. The CLI (`npm run ops -- orders ...`) uses both.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { findConfirmation } from '../../db/confirmations';
-import { findStoredNotice, recordFacts } from '../../db/order-facts';
-import { findOrderById, findOrderByNumber, listOrders } from '../../db/orders';
+import { findOrderByNumber, listOrders } from '../../db/orders';
 import { parseDuration } from '../../domain/dates';
 import { ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
-import { readNotice, toShipmentReport } from '../../domain/shipstation/shipnotify';
 import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type OrderRequest, type RequestEnvelope } from '../../workflows/messages';
 import { requireAdmin } from '../auth';
-import { badRequest, conflict, notFound } from '../errors';
+import { notFound } from '../errors';
+import { bulkRetrySummary, replayShipment } from '../ops-actions';
 import { opsRequester, sendOrderRequest } from '../order-requests';
 import { text } from '../order-payload';
 import { orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
 import type { RouteServices } from '../services';
-import { noticeQuery } from '../shipstation/shipnotify';
 import { errorResponses, json, newRouter } from './common';
 
 const admin = { tags: ['ops'], security: [{ adminToken: [] }] };
@@ -36,7 +33,7 @@ const BulkRetryReportSchema = z
 const BulkRetryRunning = z.object({ workflowId: z.string(), status: z.literal('running') }).openapi('BulkRetryRunning');
 
 export function opsRoutes(services: RouteServices) {
-  const { db, gateway, relay, bulkRetries, temporalSettings } = services;
+  const { db, gateway, bulkRetries, temporalSettings } = services;
   const app = newRouter();
   app.use('*', requireAdmin(services));
   const uiLink = (workflowId: string) =>
@@ -152,7 +149,7 @@ export function opsRoutes(services: RouteServices) {
         requestedBy: opsRequester((name) => c.req.header(name)),
       };
       // Most runs finish in seconds; a long one goes on durably and is followed by its id.
-      const bulk = await bulkRetries.start(filter, `Bulk retry of stuck orders${body.merchant ? ` of ${body.merchant}` : ''}${body.reason ? ` (${body.reason})` : ''}`);
+      const bulk = await bulkRetries.start(filter, bulkRetrySummary(filter));
       return 'status' in bulk ? c.json(bulk, 202) : c.json(bulk, 200);
     },
   );
@@ -196,20 +193,8 @@ export function opsRoutes(services: RouteServices) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const shipment = await findConfirmation(db, null, Number(id));
-      if (!shipment) throw notFound(`no shipment ${id}`);
-      const stored = await findStoredNotice(db, shipment.orderId, shipment.shipmentKey);
-      if (!stored) throw conflict(`shipment ${id} did not come from a stored ShipNotice; there is nothing to replay`);
-      // Read exactly as shipnotify read it when it arrived.
-      const reading = readNotice(stored.body, noticeQuery(new URLSearchParams(stored.query)));
-      if (!reading.ok) throw badRequest(`the stored notice no longer parses: ${reading.reason}`);
-      const { report, details } = toShipmentReport(reading.merged, shipment.shipmentKey);
-      const record = await findOrderById(db, shipment.orderId);
-      if (!record) throw notFound(`order ${shipment.orderNumber} is gone`);
-      // The same path as the notice took: stored (a replay is never collapsed with the original), then forwarded.
-      await recordFacts(db, [{ orderId: record.order.orderId, fact: { kind: 'shipmentReported', report: { ...report, details, reportedVia: 'replay' } }, via: 'replay' }]);
-      const delivered = await relay.tryDeliverOrder(record.order.orderId);
-      return c.json({ id, orderNumber: shipment.orderNumber, replayed: true as const, delivered }, 200);
+      const { orderNumber, delivered } = await replayShipment(services, Number(id));
+      return c.json({ id, orderNumber, replayed: true as const, delivered }, 200);
     },
   );
 

@@ -7,4 +7,5 @@ CREATE TABLE "console_sessions" (
 	"flash" jsonb
 );
 --> statement-breakpoint
-CREATE INDEX "console_sessions_expires_idx" ON "console_sessions" USING btree ("expires_at");
+CREATE INDEX "console_sessions_expires_idx" ON "console_sessions" USING btree ("expires_at");--> statement-breakpoint
+CREATE INDEX "shipments_tracking_idx" ON "shipments" USING btree ("tracking_number");

@@ -1,0 +1,75 @@
+/**
+ * What ops do to shipments and facts, shared by the ops API (api/routes/ops*.ts) and the console
+ * (api/console/pages/), so both follow the same rules and answer the same refusals.
+ */
+import { findConfirmation } from '../db/confirmations';
+import { discardFact, findFact, makeFactDue, findStoredNotice, recordFacts } from '../db/order-facts';
+import { findOrderById } from '../db/orders';
+import type { OrderFactRow } from '../db/schema';
+import type { BulkRetryFilter } from '../activities/bulk-retry';
+import { readNotice, toShipmentReport } from '../domain/shipstation/shipnotify';
+import { STUCK_REASON_TEXT } from '../domain/order';
+import { describeWait } from '../domain/dates';
+import { badRequest, conflict, notFound } from './errors';
+import type { RouteServices } from './services';
+import { noticeQuery } from './shipstation/shipnotify';
+
+type Services = Pick<RouteServices, 'db' | 'relay'>;
+
+/**
+ * Re-runs a stored ShipNotice through the same idempotent path it took (stored as a fact, then
+ * forwarded); units that matched no line are matched against the order as it is now. `delivered`
+ * false: stored, and forwarded as soon as the order can take it.
+ */
+export async function replayShipment(services: Services, id: number): Promise<{ orderNumber: string; delivered: boolean }> {
+  const { db, relay } = services;
+  const shipment = await findConfirmation(db, null, id);
+  if (!shipment) throw notFound(`no shipment ${id}`);
+  const stored = await findStoredNotice(db, shipment.orderId, shipment.shipmentKey);
+  if (!stored) throw conflict(`shipment ${id} did not come from a stored ShipNotice; there is nothing to replay`);
+  // Read exactly as shipnotify read it when it arrived.
+  const reading = readNotice(stored.body, noticeQuery(new URLSearchParams(stored.query)));
+  if (!reading.ok) throw badRequest(`the stored notice no longer parses: ${reading.reason}`);
+  const { report, details } = toShipmentReport(reading.merged, shipment.shipmentKey);
+  const record = await findOrderById(db, shipment.orderId);
+  if (!record) throw notFound(`order ${shipment.orderNumber} is gone`);
+  // A replay is never collapsed with the original: it is a fact of its own.
+  await recordFacts(db, [{ orderId: record.order.orderId, fact: { kind: 'shipmentReported', report: { ...report, details, reportedVia: 'replay' } }, via: 'replay' }]);
+  const delivered = await relay.tryDeliverOrder(record.order.orderId);
+  return { orderNumber: shipment.orderNumber, delivered };
+}
+
+async function pendingFact(services: Services, id: number): Promise<OrderFactRow> {
+  const fact = await findFact(services.db, id);
+  if (!fact) throw notFound(`no fact ${id}`);
+  if (fact.state !== 'pending') throw conflict(`fact ${id} is ${fact.state.replace('_', ' ')}; only a pending fact can be retried or discarded`);
+  return fact;
+}
+
+/** Delivers a pending fact now (its order's older pending facts first), whatever its backoff. */
+export async function retryFact(services: Services, id: number): Promise<{ delivered: boolean; fact: OrderFactRow }> {
+  const fact = await pendingFact(services, id);
+  await makeFactDue(services.db, fact.id);
+  const delivered = await services.relay.tryDeliverOrder(fact.orderId);
+  return { delivered, fact: (await findFact(services.db, fact.id))! };
+}
+
+/** Gives up on a pending fact that cannot be delivered (the reason is kept); later facts of its order go ahead. */
+export async function discardPendingFact(services: Services, id: number, reason: string): Promise<OrderFactRow> {
+  await pendingFact(services, id);
+  const discarded = await discardFact(services.db, id, reason);
+  if (!discarded) throw conflict(`fact ${id} is being delivered right now, or was settled meanwhile; nothing discarded (look again, then retry or discard)`);
+  services.relay.kick();
+  return discarded;
+}
+
+/** The bulk retry's title in the Web UI: what it selected. */
+export function bulkRetrySummary(filter: BulkRetryFilter): string {
+  const parts = [
+    filter.merchantId ? ` of ${filter.merchantId}` : '',
+    filter.reason ? ` (${STUCK_REASON_TEXT[filter.reason]})` : '',
+    filter.stuckForMs ? `, stuck for at least ${describeWait(filter.stuckForMs)}` : '',
+    filter.requestedBy ? `, ${filter.requestedBy}` : '',
+  ];
+  return `Bulk retry of stuck orders${parts.join('')}`;
+}
