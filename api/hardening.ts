@@ -50,7 +50,10 @@ export function securityHeaders(): MiddlewareHandler {
       frameAncestors: ["'none'"],
     },
     xFrameOptions: 'DENY',
-    referrerPolicy: 'no-referrer',
+    // Not no-referrer: under it browsers send "Origin: null" with the console's own form posts, and
+    // the same-origin check (api/console/guard.ts) would refuse them all. same-origin keeps the
+    // Origin on the console's own posts and still gives other sites neither Referer nor Origin.
+    referrerPolicy: 'same-origin',
     crossOriginResourcePolicy: 'same-origin',
     strictTransportSecurity: 'max-age=31536000; includeSubDomains',
     xContentTypeOptions: 'nosniff',
