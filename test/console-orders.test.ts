@@ -6,6 +6,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnection } from '../db/connections';
+import { listFacts, recordFacts } from '../db/order-facts';
 import { createOrder, eventually, readState } from './support/orders';
 import { CONSOLE_ORIGIN, pageText, roleText, signIn, type ConsoleClient } from './support/console-client';
 import { startTestStack, type TestStack } from './support/stack';
@@ -186,6 +187,29 @@ describe('ops console: orders', () => {
     for (const ref of refs) {
       expect((await readState(stack, m.id, ref.orderNumber)).timeline.find((e) => e.event === 'retried')?.by).toBe('in a bulk retry from the console by Ana');
     }
+  });
+
+  it('facts that cannot reach their order show on the overview and the order page, where ops retry or discard them', async () => {
+    const m = await stack.newMerchant('facts');
+    const { ref } = await createOrder(stack, m.id);
+    // Bigger than Temporal accepts in one payload: the server refuses this signal, always.
+    const huge = { kind: 'shipmentReported', report: { shipmentKey: 'huge', carrier: 'UPS', trackingNumber: '1Zhuge', reportedVia: 'test', details: { internalNotes: 'x'.repeat(2_500_000) } } } as const;
+    await recordFacts(stack.database.db, [{ orderId: ref.orderId, fact: huge as never, via: 'test' }]);
+    stack.relay.kick();
+    const [poison] = await eventually(() => listFacts(stack.database.db, { orderId: ref.orderId, state: 'pending', limit: 5 }), (f) => (f[0]?.fact.attempts ?? 0) > 0);
+    const id = poison!.fact.id;
+
+    expect((await ana.get('/ops')).html).toContain(`href="${orderPage(ref)}"`);
+    const page = await ana.get(orderPage(ref));
+    expect(pageText(page.html)).toMatch(/shipment UPS 1Zhuge/);
+    const retried = await ana.outcome(await ana.post(`${orderPage(ref)}/facts/${id}/retry`));
+    expect(retried).toMatchObject({ kind: 'status', text: `Fact ${id} could not be delivered yet; it stays pending.` });
+    expect((await ana.outcome(await ana.post(`${orderPage(ref)}/facts/${id}/discard`))).text).toBe('Refused: Reason is required');
+    const discarded = await ana.outcome(await ana.post(`${orderPage(ref)}/facts/${id}/discard`, { reason: 'notes too large' }));
+    expect(discarded).toMatchObject({ kind: 'status', text: `Fact ${id} discarded.` });
+    expect(discarded.html).not.toContain('Retry fact');
+    const again = await ana.outcome(await ana.post(`${orderPage(ref)}/facts/${id}/discard`, { reason: 'twice' }));
+    expect(again.text).toBe(`Refused: fact ${id} is discarded; only a pending fact can be retried or discarded`);
   });
 
   it('unknown pages and orders are 404 pages, not errors', async () => {

@@ -5,13 +5,18 @@
  */
 import { Hono } from 'hono';
 import { listAllConnections } from '../../../db/connections';
-import { factBacklog } from '../../../db/order-facts';
+import { factBacklog, listFacts } from '../../../db/order-facts';
+import { describeFact } from '../../../domain/facts';
 import { ordersByStatus, stuckByReason } from '../../../db/ops-overview';
 import { toIso } from '../../../db/orders';
 import { ORDER_STATUSES, STUCK_REASON_TEXT, type StuckReason } from '../../../domain/order';
 import type { RouteServices } from '../../services';
 import { CONSOLE_PATH, type ConsoleEnv } from '../guard';
 import { ago, Empty, Page, render, When } from '../layout';
+import { orderPath } from './orders';
+
+/** Facts listed on the overview; the rest are counted. */
+const WAITING_SHOWN = 20;
 
 const ordersLink = (query: Record<string, string>) => `${CONSOLE_PATH}/orders?${new URLSearchParams(query)}`;
 
@@ -20,7 +25,13 @@ export function overviewPages(services: RouteServices) {
   const app = new Hono<ConsoleEnv>();
 
   app.get('/', async (c) => {
-    const [counts, stuck, connections, backlog] = await Promise.all([ordersByStatus(db), stuckByReason(db), listAllConnections(db), factBacklog(db)]);
+    const [counts, stuck, connections, backlog, waiting] = await Promise.all([
+      ordersByStatus(db),
+      stuckByReason(db),
+      listAllConnections(db),
+      factBacklog(db),
+      listFacts(db, { state: 'pending', limit: WAITING_SHOWN }),
+    ]);
     const merchants = [...new Set(counts.map((r) => r.merchantId))];
     const countOf = (merchantId: string, status: string) => counts.find((r) => r.merchantId === merchantId && r.status === status)?.count ?? 0;
     const pollWarningMs = services.console.pollWarningMs;
@@ -110,10 +121,29 @@ export function overviewPages(services: RouteServices) {
         {backlog.pending === 0 ? (
           <Empty>None: every shipment, export and acknowledgement has reached its order.</Empty>
         ) : (
-          <p class={backlog.failing ? 'warning' : ''}>
-            {`${backlog.pending} waiting${backlog.failing ? `, ${backlog.failing} after failed attempts` : ''}; the oldest arrived `}
-            <When at={backlog.oldestReceivedAt} />. Each order page lists its own, with Retry and Discard.
-          </p>
+          <>
+            <p class={backlog.failing ? 'warning' : ''}>
+              {`${backlog.pending} waiting${backlog.failing ? `, ${backlog.failing} after failed attempts` : ''}; the oldest arrived `}
+              <When at={backlog.oldestReceivedAt} />. Each order's page lists its own, with Retry and Discard.
+            </p>
+            <table>
+              <thead>
+                <tr><th>Order</th><th>Fact</th><th>Received</th><th class="num">Attempts</th><th>Last error</th></tr>
+              </thead>
+              <tbody>
+                {waiting.map(({ fact, merchantId, orderNumber }) => (
+                  <tr>
+                    <td><a href={orderPath(merchantId, orderNumber)}>{orderNumber}</a> ({merchantId})</td>
+                    <td>{describeFact(fact.fact)}</td>
+                    <td><When at={toIso(fact.receivedAt)} /></td>
+                    <td class="num">{fact.attempts}</td>
+                    <td>{fact.lastError ?? ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {backlog.pending > WAITING_SHOWN && <p class="muted">{`The newest ${WAITING_SHOWN} are shown.`}</p>}
+          </>
         )}
       </Page>,
     );
