@@ -11,7 +11,7 @@ import { createHashOf, orderIdFor } from '../api/order-view';
 import { createConnection, listConnections } from '../db/connections';
 import { findOrderByNumber, stateFromRecord } from '../db/orders';
 import type { DeadlineOverrides } from '../domain/lifecycle';
-import { canonicalJson, shipStationStatusFields, type OrderState } from '../domain/order';
+import { canonicalJson, shipStationStatusFields, STUCK_REASON_TEXT, type OrderState } from '../domain/order';
 import { browserAvailability, launchBrowser, serveApp, serveHtml, type ServedApp } from './support/browser';
 import { eventually, orderPayload } from './support/orders';
 import { startTestStack, type TestStack } from './support/stack';
@@ -255,7 +255,8 @@ describe.skipIf(!availability.available)('ops console in a real browser', () => 
     const ref = await stuckOrder(m.id);
     const page = await newPage();
     await signIn(page, 'Ana');
-    const link = page.locator('main a[href*="reason=not_exported"]').first();
+    // The stuck table has a row per merchant and reason; this merchant's links to its orders.
+    const link = page.getByRole('row').filter({ hasText: m.id }).getByRole('link', { name: STUCK_REASON_TEXT.not_exported });
     const href = (await link.getAttribute('href'))!;
     expect(href).toMatch(/^\/ops\/orders\?(.*&)?stuck=true/);
     await link.click();
@@ -378,13 +379,14 @@ describe.skipIf(!availability.available)('ops console in a real browser', () => 
     const m = await stack.newMerchant('conn');
     const page = await newPage();
     await signIn(page, 'Ana', '/ops/connections');
-    await page.getByRole('button', { name: 'New connection' }).first().click();
-    await setField(page.getByLabel('Merchant', { exact: true }), m.id);
-    await page.getByLabel('Order source').fill('shopify');
-    const submit = page.getByRole('button', { name: /New connection|Create connection/ }).last();
-    if (await submit.isVisible()) await submit.click();
-    await page.getByText('Password', { exact: true }).first().waitFor();
-    const text = await bodyText(page);
+    const form = page.getByRole('form', { name: 'New connection' });
+    await setField(form.getByLabel('Merchant'), m.id);
+    await form.getByLabel('Order source').fill('shopify');
+    await form.getByRole('button', { name: 'New connection' }).click();
+    const sheet = page.getByRole('region', { name: 'ShipStation setup sheet' });
+    await sheet.waitFor();
+    expect(await textOf(status(page))).toBeTruthy();
+    const text = await textOf(sheet);
     // ShipStation's Custom Store form, field by field, each value ready to copy.
     for (const label of ['URL to custom XML page', 'Username', 'Password', 'Unpaid Status', 'Paid Status', 'Shipped Status', 'Cancelled Status', 'On-Hold Status']) {
       expect(text, label).toContain(label);
@@ -405,9 +407,17 @@ describe.skipIf(!availability.available)('ops console in a real browser', () => 
     const page = await newPage();
     await signIn(page, 'Ana', `/ops/connections/${encodeURIComponent(connection.username)}`);
     await page.getByRole('button', { name: 'Test connection' }).click();
-    await page.getByText(ref.orderNumber).first().waitFor();
+    await status(page).waitFor();
+    expect(await textOf(status(page))).toContain('Test connection would succeed');
     const text = await bodyText(page);
-    expect(text).toMatch(/1 order/);
+    expect(text).toMatch(/Orders\s*1 on page 1 of 1/);
     expect(text).toContain('<Orders');
+    expect(text).toMatch(new RegExp(`<OrderNumber>(<!\\[CDATA\\[)?${ref.orderNumber}`));
+    // A dry run: the order was not marked exported, and the request log says who tested it.
+    expect((await state(m.id, ref.orderNumber))!.status).toBe('pending');
+    await page.getByRole('link', { name: `Back to ${connection.username}` }).click();
+    const log = page.getByRole('region', { name: 'Request log' });
+    await log.waitFor();
+    expect(await textOf(log)).toContain('export-dry-run');
   });
 });
