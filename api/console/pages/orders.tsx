@@ -19,6 +19,7 @@ import { act, consoleRequester, formFields, textField, type ConsoleContext } fro
 import { CONSOLE_PATH, type ConsoleEnv } from '../guard';
 import { ago, Empty, Field, Page, PostForm, render, Select, When } from '../layout';
 
+/** Rows per page unless the link says otherwise (`limit`, 1-200). */
 const PAGE_SIZE = 50;
 export const orderPath = (merchantId: string, orderNumber: string) => `${CONSOLE_PATH}/orders/${encodeURIComponent(merchantId)}/${encodeURIComponent(orderNumber)}`;
 
@@ -32,6 +33,7 @@ interface ListQuery {
   orderNumber: string;
   tracking: string;
   after: string;
+  limit: string;
 }
 
 function readListQuery(c: ConsoleContext): ListQuery {
@@ -45,8 +47,11 @@ function readListQuery(c: ConsoleContext): ListQuery {
     orderNumber: q('orderNumber'),
     tracking: q('tracking'),
     after: q('after'),
+    limit: /^\d{1,3}$/.test(q('limit')) && Number(q('limit')) >= 1 && Number(q('limit')) <= 200 ? q('limit') : '',
   };
 }
+
+const pageSize = (q: ListQuery) => (q.limit ? Number(q.limit) : PAGE_SIZE);
 
 /** The keyset cursor: the last row's (createdAt, orderId). */
 const cursorOf = (o: OrderRow) => Buffer.from(JSON.stringify([toIso(o.createdAt), o.orderId])).toString('base64url');
@@ -78,7 +83,8 @@ function listFilter(q: ListQuery): OrderListFilter {
     ...(q.orderNumber ? { orderNumber: q.orderNumber } : {}),
     ...(q.tracking ? { trackingNumber: q.tracking } : {}),
     ...(after ? { after } : {}),
-    limit: PAGE_SIZE + 1,
+    // One more than shown: whether there is a next page.
+    limit: pageSize(q) + 1,
   };
 }
 
@@ -112,8 +118,8 @@ export function orderPages(services: RouteServices) {
   app.get('/orders', async (c) => {
     const q = readListQuery(c);
     const rows = await listOrders(db, listFilter(q));
-    const page = rows.slice(0, PAGE_SIZE);
-    const next = rows.length > PAGE_SIZE ? listLink(q, cursorOf(page[page.length - 1]!)) : null;
+    const page = rows.slice(0, pageSize(q));
+    const next = rows.length > page.length ? listLink(q, cursorOf(page[page.length - 1]!)) : null;
     return render(
       c,
       <Page title="Orders" session={c.get('session')} flash={c.get('flash')} section="Orders">
