@@ -118,6 +118,11 @@ export async function listConfirmationTargets(db: Db, merchantId: string): Promi
   return db.select().from(confirmationTargets).where(eq(confirmationTargets.merchantId, merchantId)).orderBy(confirmationTargets.source);
 }
 
+/** Every merchant's targets (the console's merchant list), by merchant then source. */
+export async function listAllConfirmationTargets(db: Db): Promise<ConfirmationTargetRow[]> {
+  return db.select().from(confirmationTargets).orderBy(confirmationTargets.merchantId, confirmationTargets.source);
+}
+
 /** Sets a target; a push target without a secret gets one (returned once). */
 export async function setConfirmationTarget(
   db: Db,

@@ -45,6 +45,11 @@ export async function listConnections(db: Db, merchantId: string): Promise<Conne
   return db.select().from(connections).where(eq(connections.merchantId, merchantId)).orderBy(connections.createdAt);
 }
 
+/** Every connection of every merchant (the console's list), by merchant then age. */
+export async function listAllConnections(db: Db): Promise<ConnectionRow[]> {
+  return db.select().from(connections).orderBy(connections.merchantId, connections.createdAt);
+}
+
 export async function findConnection(db: Db, username: string): Promise<ConnectionRow | null> {
   const [row] = await db.select().from(connections).where(eq(connections.username, username));
   return row ?? null;

@@ -66,6 +66,11 @@ export async function findMerchant(db: Db, merchantId: string): Promise<Merchant
   return merchant ?? null;
 }
 
+/** Every merchant, by id (the console's list; merchants are few). */
+export async function listMerchants(db: Db): Promise<MerchantRow[]> {
+  return db.select().from(merchants).orderBy(merchants.id);
+}
+
 /** Replaces the merchant's deadline overrides; orders created afterwards use them. */
 export async function setMerchantDeadlines(db: Db, merchantId: string, deadlines: MerchantRow['deadlines']): Promise<void> {
   await db.update(merchants).set({ deadlines }).where(eq(merchants.id, merchantId));

@@ -1,5 +1,5 @@
 /** The request log of ShipStation connections: every call of a known connection, kept REQUEST_LOG_DAYS. */
-import { desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client';
 import { connectionRequests, connections } from './schema';
 
@@ -66,8 +66,50 @@ export function noticeLogCtes(connectionId: string, entry: Omit<RequestLogEntry,
     )`;
 }
 
-export async function readConnectionLog(db: Db, connectionId: string, limit: number) {
-  return db.select().from(connectionRequests).where(eq(connectionRequests.connectionId, connectionId)).orderBy(desc(connectionRequests.at), desc(connectionRequests.id)).limit(limit);
+/** Which entries of a log to read: one action, and answers that succeeded (2xx) or failed (4xx, 5xx). */
+export interface LogFilter {
+  action?: string | null;
+  status?: 'ok' | 'error' | null;
+}
+
+const statusIs = (status: LogFilter['status']) =>
+  status === 'ok'
+    ? and(gte(connectionRequests.status, 200), lt(connectionRequests.status, 300))
+    : status === 'error'
+      ? gte(connectionRequests.status, 400)
+      : undefined;
+
+export async function readConnectionLog(db: Db, connectionId: string, limit: number, filter: LogFilter = {}) {
+  return db
+    .select()
+    .from(connectionRequests)
+    .where(and(eq(connectionRequests.connectionId, connectionId), filter.action ? eq(connectionRequests.action, filter.action) : undefined, statusIs(filter.status)))
+    .orderBy(desc(connectionRequests.at), desc(connectionRequests.id))
+    .limit(limit);
+}
+
+export interface RecentErrors {
+  count: number;
+  latestAt: string;
+  latestStatus: number;
+  latestError: string | null;
+}
+
+/** Per connection: its failed calls (4xx, 5xx) since `since`, and the latest one's answer. One grouped read for a whole list. */
+export async function recentErrorsByConnection(db: Db, since: string): Promise<Map<string, RecentErrors>> {
+  const newestFirst = sql`order by ${connectionRequests.at} desc, ${connectionRequests.id} desc`;
+  const rows = await db
+    .select({
+      connectionId: connectionRequests.connectionId,
+      count: sql<number>`count(*)`.mapWith(Number),
+      latestAt: sql<string>`max(${connectionRequests.at})`.mapWith(connectionRequests.at),
+      latestStatus: sql<number>`(array_agg(${connectionRequests.status} ${newestFirst}))[1]`.mapWith(Number),
+      latestError: sql<string | null>`(array_agg(${connectionRequests.error} ${newestFirst}))[1]`,
+    })
+    .from(connectionRequests)
+    .where(and(gte(connectionRequests.status, 400), gte(connectionRequests.at, since)))
+    .groupBy(connectionRequests.connectionId);
+  return new Map(rows.map(({ connectionId, ...errors }) => [connectionId, errors]));
 }
 
 export async function purgeRequestLog(db: Db, olderThanDays: number): Promise<number> {

@@ -10,9 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { XMLParser } from 'fast-xml-parser';
-import { shipStationStatusFields } from '../domain/order';
-import { formatShipStationDate } from '../domain/dates';
 import { DRY_RUN_HEADER } from '../api/shipstation/export';
+import { setupSheetFields, SHIPSTATION_SETUP_MENU, testExportQuery } from '../api/routes/connections';
 import { OPS_CLIENT_HEADER, OPS_NAME_HEADER } from '../api/order-requests';
 import { userInfo } from 'node:os';
 
@@ -60,19 +59,13 @@ async function admin(method: string, route: string, body?: unknown): Promise<any
 const print = (json: boolean, value: unknown, human: () => string) => console.log(json ? JSON.stringify(value, null, 2) : human());
 
 function connectionSheet(c: any): string {
-  const mapping = c.statusMapping ?? shipStationStatusFields();
   return [
     `ShipStation connection ${c.username} (merchant ${c.merchantId}, ${c.source ? `source ${c.source}` : 'whole account'})`,
     '',
-    'In ShipStation: Settings > Selling Channels > Store Setup > Connect a Store > Custom Store, then enter:',
-    `  URL to custom XML page   ${c.url}`,
-    `  Username                 ${c.username}`,
-    `  Password                 ${c.password ?? '(unchanged; rotate to get a new one)'}`,
-    `  Unpaid Status            ${mapping.unpaid}`,
-    `  Paid Status              ${mapping.paid}`,
-    `  Shipped Status           ${mapping.shipped}`,
-    `  Cancelled Status         ${mapping.cancelled}`,
-    `  On-Hold Status           ${mapping.on_hold}`,
+    `In ShipStation: ${SHIPSTATION_SETUP_MENU}, then enter:`,
+    ...setupSheetFields({ url: c.url, username: c.username, password: c.password ?? null }).map(
+      (field) => `  ${field.label.padEnd(25)}${field.value ?? '(unchanged; rotate to get a new one)'}`,
+    ),
     ...(c.password ? ['', 'The password is shown only this once.'] : []),
   ].join('\n');
 }
@@ -84,14 +77,8 @@ function connectionLine(c: any): string {
 /** Calls the running API exactly as ShipStation would, and says what ShipStation would see. */
 async function testConnection(username: string, password: string, days: number): Promise<string> {
   await admin('GET', `/api/admin/connections/${encodeURIComponent(username)}/log?limit=1`); // 404s an unknown username plainly
-  const end = new Date();
-  const start = new Date(end.getTime() - days * 86_400_000);
   // ShipStation calls the public URL; from here, call the API we can reach with the same query.
-  const url = new URL(`${apiUrl()}/shipstation`);
-  url.searchParams.set('action', 'export');
-  url.searchParams.set('start_date', formatShipStationDate(start));
-  url.searchParams.set('end_date', formatShipStationDate(end));
-  url.searchParams.set('page', '1');
+  const url = new URL(`${apiUrl()}/shipstation?${testExportQuery(days)}`);
   const started = performance.now();
   // A dry run: the same answer ShipStation would get, without marking anything as served.
   const response = await fetch(url, { headers: { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`, [DRY_RUN_HEADER]: 'true' } });

@@ -3,6 +3,7 @@
  * with its outcome, "done" (role=status) or the refusal's plain reason (role=alert). Form fields are
  * read here too, so every action refuses bad input the same way.
  */
+import type { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { setFlash, type Flash } from '../../db/console-sessions';
 import { requestedBy } from '../../domain/requester';
@@ -61,4 +62,36 @@ export function textField(fields: Record<string, string>, name: string, label: s
   if ([...value].length > options.max) throw badRequest(`${label} is longer than ${options.max} characters`);
   if (/[\u0000-\u001f\u007f]/.test(value)) throw badRequest(`${label} contains control characters`);
   return value;
+}
+
+/**
+ * An action whose success is a page of its own, not a redirect: what it shows (a password, an API
+ * key, a test's answer) must never pass through the session's flash. A refusal goes back like act's.
+ */
+export async function actAndShow(c: ConsoleContext, services: Pick<RouteServices, 'db' | 'logger'>, back: string, action: () => Promise<Response>): Promise<Response> {
+  try {
+    return await action();
+  } catch (error) {
+    await setFlash(services.db, c.get('session'), failureFlash(error, services.logger));
+    return c.redirect(consolePath(back), 303);
+  }
+}
+
+/**
+ * The fields named in `labels` (trimmed; blank ones left out, as an API body would leave them out),
+ * checked by the JSON API's own schema so the console refuses exactly what the API refuses. The
+ * message names the field as the form labels it.
+ */
+export function validForm<T>(schema: z.ZodType<T>, fields: Record<string, string>, labels: Record<string, string>): T {
+  const input: Record<string, string> = {};
+  for (const name of Object.keys(labels)) {
+    const value = (fields[name] ?? '').trim();
+    if (value) input[name] = value;
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const name = issue.path.map(String).join('.');
+  const label = labels[name] ?? (name || 'The form');
+  throw badRequest(name && input[name] === undefined && issue.code === 'invalid_type' ? `${label} is required` : `${label}: ${issue.message}`);
 }

@@ -1,9 +1,10 @@
 /** Admin API: how a merchant's confirmations are delivered, and its deadline overrides. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { listConfirmationTargets, rotateSigningSecret, setConfirmationTarget } from '../../db/confirmations';
+import type { Db } from '../../db/client';
 import { findMerchant, setMerchantDeadlines } from '../../db/merchants';
 import { toIso } from '../../db/orders';
-import type { ConfirmationTargetRow } from '../../db/schema';
+import type { ConfirmationTargetRow, MerchantRow } from '../../db/schema';
 import { parseDuration } from '../../domain/dates';
 import { requireAdmin } from '../auth';
 import { notFound } from '../errors';
@@ -24,7 +25,7 @@ const TargetSchema = z
   })
   .openapi('ConfirmationTarget');
 
-const TargetBody = z
+export const TargetBody = z
   .object({
     source: text(50).min(1).optional(),
     mode: z.enum(['pickup', 'push']),
@@ -38,11 +39,43 @@ const TargetBody = z
   .refine((b) => b.mode === 'pickup' || b.webhookUrl, { path: ['webhookUrl'], message: 'required for push' })
   .openapi('ConfirmationTargetInput');
 
-const Duration = z.string().refine((v) => (parseDuration(v) ?? 0) > 0, { message: 'a duration such as 30m, 4h or 3d' });
-const DeadlinesBody = z
+/** Which target's signing secret to rotate: a source's own, or (none) the merchant's default. */
+export const RotateSecretBody = z.object({ source: text(50).min(1).optional() }).strict();
+
+export const Duration = z.string().refine((v) => (parseDuration(v) ?? 0) > 0, { message: 'a duration such as 30m, 4h or 3d' });
+export const DeadlinesBody = z
   .object({ awaitPayment: Duration.optional(), pendingExport: Duration.optional(), atWmsShipment: Duration.optional(), confirmation: Duration.optional() })
   .strict()
   .openapi('DeadlineOverrides', { description: 'Unset keys use the service defaults; applies to orders created afterwards' });
+
+/*
+ * The rules both the admin API and the ops console apply (one place, so both refuse the same input).
+ */
+
+export async function existingMerchant(db: Db, id: string): Promise<MerchantRow> {
+  const merchant = await findMerchant(db, id);
+  if (!merchant) throw notFound(`no merchant ${id}`);
+  return merchant;
+}
+
+/** Sets pickup or push for the merchant or one source; a new push target's signing secret comes back once. */
+export async function setTarget(db: Db, merchantId: string, body: z.infer<typeof TargetBody>) {
+  await existingMerchant(db, merchantId);
+  return setConfirmationTarget(db, { merchantId, source: body.source ?? null, mode: body.mode, webhookUrl: body.webhookUrl ?? null });
+}
+
+/** A new signing secret (shown once) for the merchant's target of that source (null: its default). */
+export async function newSigningSecret(db: Db, merchantId: string, source: string | null): Promise<string> {
+  const secret = await rotateSigningSecret(db, merchantId, source);
+  if (!secret) throw notFound(`merchant ${merchantId} has no confirmation target for ${source === null ? 'all sources' : `source ${source}`}`);
+  return secret;
+}
+
+/** Replaces the merchant's deadline overrides (unset keys: the service defaults). */
+export async function setDeadlines(db: Db, merchantId: string, deadlines: z.infer<typeof DeadlinesBody>): Promise<void> {
+  await existingMerchant(db, merchantId);
+  await setMerchantDeadlines(db, merchantId, deadlines);
+}
 
 const view = (t: ConfirmationTargetRow) => ({
   source: t.source === '' ? null : t.source,
@@ -56,9 +89,7 @@ export function merchantSettingsRoutes(services: RouteServices) {
   const { db } = services;
   const app = newRouter();
   app.use('*', requireAdmin(services));
-  const merchantOr404 = async (id: string) => {
-    if (!(await findMerchant(db, id))) throw notFound(`no merchant ${id}`);
-  };
+  const merchantOr404 = (id: string) => existingMerchant(db, id);
 
   app.openapi(
     createRoute({ ...admin, method: 'get', path: '/merchants/{id}/confirmation-targets', summary: 'Confirmation delivery targets (pickup when none)', request: { params: MerchantParam }, responses: { 200: json(z.object({ targets: z.array(TargetSchema) }), 'Targets'), ...errorResponses } }),
@@ -79,10 +110,7 @@ export function merchantSettingsRoutes(services: RouteServices) {
       responses: { 200: json(TargetSchema.extend({ signingSecret: z.string().optional() }), 'Set'), ...errorResponses },
     }),
     async (c) => {
-      const { id } = c.req.valid('param');
-      await merchantOr404(id);
-      const body = c.req.valid('json');
-      const { target, newSecret } = await setConfirmationTarget(db, { merchantId: id, source: body.source ?? null, mode: body.mode, webhookUrl: body.webhookUrl ?? null });
+      const { target, newSecret } = await setTarget(db, c.req.valid('param').id, c.req.valid('json'));
       return c.json({ ...view(target), ...(newSecret ? { signingSecret: newSecret } : {}) }, 200);
     },
   );
@@ -93,13 +121,11 @@ export function merchantSettingsRoutes(services: RouteServices) {
       method: 'post',
       path: '/merchants/{id}/confirmation-targets/rotate-secret',
       summary: 'New webhook signing secret (shown once); the old one stops signing at once',
-      request: { params: MerchantParam, body: { content: { 'application/json': { schema: z.object({ source: text(50).min(1).optional() }).strict() } }, required: true } },
+      request: { params: MerchantParam, body: { content: { 'application/json': { schema: RotateSecretBody } }, required: true } },
       responses: { 200: json(z.object({ signingSecret: z.string() }), 'New secret'), ...errorResponses },
     }),
     async (c) => {
-      const { id } = c.req.valid('param');
-      const secret = await rotateSigningSecret(db, id, c.req.valid('json').source ?? null);
-      if (!secret) throw notFound(`merchant ${id} has no confirmation target for that source`);
+      const secret = await newSigningSecret(db, c.req.valid('param').id, c.req.valid('json').source ?? null);
       return c.json({ signingSecret: secret }, 200);
     },
   );
@@ -114,10 +140,8 @@ export function merchantSettingsRoutes(services: RouteServices) {
       responses: { 200: json(DeadlinesBody, 'The overrides now in force'), ...errorResponses },
     }),
     async (c) => {
-      const { id } = c.req.valid('param');
-      await merchantOr404(id);
       const deadlines = c.req.valid('json');
-      await setMerchantDeadlines(db, id, deadlines);
+      await setDeadlines(db, c.req.valid('param').id, deadlines);
       return c.json(deadlines, 200);
     },
   );
