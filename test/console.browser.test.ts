@@ -250,6 +250,26 @@ describe.skipIf(!availability.available)('ops console in a real browser', () => 
     expect(await bodyText(page)).toContain('unpaid_too_long');
   });
 
+  it('pages the orders list by keyset with "Next page"', async () => {
+    const m = await stack.newMerchant('page');
+    const numbers: string[] = [];
+    for (let i = 0; i < 3; i++) numbers.push((await newOrder(m.id)).orderNumber);
+    const page = await newPage();
+    await signIn(page, 'Ana', `/ops/orders?merchant=${m.id}&limit=2`);
+    const rowNumbers = async () => {
+      const links = page.getByRole('table').getByRole('link');
+      return (await links.allTextContents()).map((t) => t.trim()).filter((t) => numbers.includes(t));
+    };
+    const first = await rowNumbers();
+    expect(first).toHaveLength(2);
+    await page.getByRole('link', { name: 'Next page' }).click();
+    await page.waitForURL((url) => url.search !== `?merchant=${m.id}&limit=2`);
+    const second = await rowNumbers();
+    expect(second).toHaveLength(1);
+    expect([...first, ...second].sort()).toEqual([...numbers].sort());
+    expect(await page.getByRole('link', { name: 'Next page' }).count()).toBe(0);
+  });
+
   it('links each stuck reason on the overview to the filtered list', async () => {
     const m = await stack.newMerchant('over');
     const ref = await stuckOrder(m.id);
