@@ -32,7 +32,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge.stuck, .badge.rejected { background: #fdecea; color: var(--bad); }
 .badge.delivered, .badge.confirmed { background: #e8f5ec; color: var(--ok); }
 form { margin: 0; }
-form.filters, form.inline-form, .card form { display: flex; flex-wrap: wrap; align-items: flex-end; gap: .6rem 1rem; }
+form.filters, form.inline-form, .card form, form.card { display: flex; flex-wrap: wrap; align-items: flex-end; gap: .6rem 1rem; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 1rem; margin: 1rem 0; }
 .actions { display: flex; flex-wrap: wrap; gap: .8rem; align-items: flex-end; }
 .actions form { display: flex; gap: .4rem; align-items: flex-end; }

@@ -101,7 +101,7 @@ const MerchantTable: FC<{ merchants: MerchantRow[]; targets: ConfirmationTargetR
 
 const TargetTable: FC<{ c: ConsoleContext; merchantId: string; targets: ConfirmationTargetRow[] }> = ({ c, merchantId, targets }) =>
   targets.length === 0 ? (
-    <Empty>No target set: the order source picks confirmations up (GET /api/confirmations).</Empty>
+    <Empty>No target set: the order source picks confirmations up (GET /api/shipments).</Empty>
   ) : (
     <table>
       <thead>
@@ -223,8 +223,9 @@ export function merchantPages(services: RouteServices) {
           </dd>
           <dt>Connections</dt>
           <dd>
-            {connections.length === 0 ? <span class="muted">none</span> : connections.map((con) => <a href={connectionPath(con.username)}>{`${con.username} `}</a>)}
-            <a href={`${CONSOLE_PATH}/connections?merchant=${encodeURIComponent(merchant.id)}#new`}>new connection</a>
+            {connections.length === 0 ? <span class="muted">none</span> : connections.map((con) => <><a href={connectionPath(con.username)}>{con.username}</a>{' · '}</>)}
+            {connections.length === 0 ? ' · ' : ''}
+            <a href={`${CONSOLE_PATH}/connections?merchant=${encodeURIComponent(merchant.id)}#new`}>New connection…</a>
           </dd>
         </dl>
         <MerchantSettings c={c} merchant={merchant} targets={targets} />
