@@ -5,15 +5,17 @@
 import { z } from '@hono/zod-openapi';
 import { parseIsoTimestamp } from '../domain/dates';
 import { moneyInRange, moneyToCents, parseMoney, trimDecimal } from '../domain/money';
+import { codePointLength, MAX_LINES_PER_ORDER, MAX_OPTIONS_PER_LINE } from '../domain/limits';
 import { computeOrderTotal, orderTotalCents, type Address, type OrderChanges, type OrderContent, type OrderLine, type WeightUnit } from '../domain/order';
+import { truncateCodePoints } from '../domain/shipstation/text';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 /**
- * Every string the API accepts: bounded, no control characters (NUL included) and well-formed
- * Unicode (no lone surrogates). PostgreSQL refuses such text, and an order holding it could never
- * be written to the read model.
+ * Keys and parameters (order number, line id, SKU, source, path and query values): bounded, no
+ * control characters (NUL included) and well-formed Unicode (no lone surrogates). They come back to
+ * us (in ShipStation's notices, in lookups) and must match exactly, so they are refused, never cut.
  */
 export const text = (max: number) =>
   z
@@ -21,6 +23,51 @@ export const text = (max: number) =>
     .max(max, { message: `at most ${max} characters` })
     .refine((v) => !CONTROL_CHARACTERS.test(v), { message: 'contains control characters' })
     .refine((v) => v.isWellFormed(), { message: 'is not well-formed Unicode (lone surrogate)' });
+
+/** What PostgreSQL cannot store in text: NUL, and lone surrogates (half of a character, nothing on its own). */
+// eslint-disable-next-line no-control-regex
+const NOT_STORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+export const storableText = (value: string) => value.replace(NOT_STORABLE, '');
+
+/**
+ * Free text (names, addresses, notes, options...): messy but meaningful, so cleaned rather than
+ * refused. What the database cannot store is dropped; other control characters (a cart's copy-paste)
+ * are kept, and the export strips what XML cannot carry (domain/shipstation/text.ts). Text longer
+ * than ShipStation's limit for the field is cut to it by code point, never inside a character; the
+ * answer's `warnings` name each field cut (fieldsCut). Only a required field left empty is refused.
+ */
+export const freeText = (max: number, required = false) =>
+  (required ? z.string().min(1, { message: 'required' }) : z.string())
+    .transform((v) => truncateCodePoints(storableText(v), max))
+    .openapi({ description: `Free text; longer than ${max} characters is cut to ${max} (ShipStation's limit)` });
+
+const IMAGE_URL_MAX = 500;
+
+/** A URL cut short would point elsewhere: one longer than ShipStation takes is left out instead. */
+const imageUrl = z
+  .string()
+  .transform((v) => storableText(v))
+  .transform((v) => (codePointLength(v) > IMAGE_URL_MAX ? undefined : v))
+  .openapi({ description: `Left out when longer than ${IMAGE_URL_MAX} characters (ShipStation's limit; a cut URL would point elsewhere)` });
+
+/**
+ * Which fields cleaning cut or left out, as `path: what happened`, found by walking the body as
+ * posted beside the parsed one (only free text changes length in parsing).
+ */
+export function fieldsCut(raw: unknown, parsed: unknown, path: string[] = []): string[] {
+  const at = path.join('.');
+  if (typeof raw === 'string') {
+    if (parsed === undefined && raw !== '') return [`${at}: longer than ShipStation takes and cannot be cut; left out`];
+    if (typeof parsed !== 'string') return [];
+    const kept = codePointLength(parsed);
+    return kept < codePointLength(storableText(raw)) ? [`${at}: cut to ${kept} characters (ShipStation's limit for the field)`] : [];
+  }
+  if (Array.isArray(raw) && Array.isArray(parsed)) return raw.flatMap((item, i) => fieldsCut(item, parsed[i], [...path, String(i)]));
+  if (isPlainObject(raw) && isPlainObject(parsed)) return Object.keys(raw).flatMap((key) => fieldsCut(raw[key], parsed[key], [...path, key]));
+  return [];
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const isMoney = (v: number | string) => {
   try {
@@ -45,19 +92,19 @@ const Decimal = z
 
 export const AddressSchema = z
   .object({
-    name: text(100).min(1, { message: 'required' }),
-    company: text(100).optional(),
-    street1: text(200).optional(),
-    street2: text(200).optional(),
-    city: text(100).optional(),
-    state: text(100).optional(),
-    postalCode: text(50).optional(),
+    name: freeText(100, true),
+    company: freeText(100).optional(),
+    street1: freeText(200).optional(),
+    street2: freeText(200).optional(),
+    city: freeText(100).optional(),
+    state: freeText(100).optional(),
+    postalCode: freeText(50).optional(),
     country: z
       .string()
       .regex(/^[A-Za-z]{2}$/, { message: 'an ISO 3166-1 alpha-2 country code such as US' })
       .optional(),
-    phone: text(50).optional(),
-    email: text(100).optional(),
+    phone: freeText(50).optional(),
+    email: freeText(100).optional(),
   })
   .strict()
   .openapi('Address');
@@ -68,13 +115,16 @@ export const LineSchema = z
   .object({
     lineId: text(50).min(1).optional().openapi({ description: 'Stable per-line key; defaults to the line position (1, 2, ...)' }),
     sku: text(50).default(''),
-    name: text(200).min(1, { message: 'required' }),
+    name: freeText(200, true),
     quantity: z.number().int().min(1).max(99_999),
     unitPrice: Money,
     weight: z.object({ value: Decimal, unit: z.enum(WEIGHT_UNITS) }).strict().optional(),
-    imageUrl: text(500).optional(),
-    location: text(100).optional(),
-    options: z.array(z.object({ name: text(100).min(1), value: text(100) }).strict()).max(50).default([]),
+    imageUrl: imageUrl.optional(),
+    location: freeText(100).optional(),
+    options: z
+      .array(z.object({ name: freeText(100, true), value: freeText(100) }).strict())
+      .max(MAX_OPTIONS_PER_LINE, { message: `at most ${MAX_OPTIONS_PER_LINE} options per line` })
+      .default([]),
     adjustment: z.boolean().default(false).openapi({ description: 'A discount or fee line: never shipped' }),
   })
   .strict()
@@ -86,7 +136,7 @@ export const LineSchema = z
 
 const linesSchema = z
   .array(LineSchema)
-  .max(500)
+  .max(MAX_LINES_PER_ORDER, { message: `at most ${MAX_LINES_PER_ORDER} lines per order` })
   .refine((lines) => lines.some((l) => !l.adjustment), { message: 'at least one line that is not an adjustment (an order with nothing to ship can never ship)' })
   .superRefine((lines, ctx) => {
     const seen = new Set<string>();
@@ -98,19 +148,19 @@ const linesSchema = z
   });
 
 const editable = {
-  shippingMethod: text(100).optional(),
+  shippingMethod: freeText(100).optional(),
   billTo: AddressSchema.optional(),
   shipTo: AddressSchema.optional(),
   lines: linesSchema.optional(),
   shippingAmount: NonNegativeMoney.optional(),
   taxAmount: NonNegativeMoney.optional(),
   total: NonNegativeMoney.optional(),
-  customerNotes: text(1000).optional(),
-  internalNotes: text(1000).optional(),
+  customerNotes: freeText(1000).optional(),
+  internalNotes: freeText(1000).optional(),
   gift: z.boolean().optional(),
-  giftMessage: text(1000).optional(),
-  customFields: z.array(text(100)).max(3, { message: 'at most 3 custom fields' }).optional(),
-  requestedWarehouse: text(100).optional(),
+  giftMessage: freeText(1000).optional(),
+  customFields: z.array(freeText(100)).max(3, { message: 'at most 3 custom fields' }).optional(),
+  requestedWarehouse: freeText(100).optional(),
 };
 
 export const OrderPayloadSchema = z
@@ -126,9 +176,10 @@ export const OrderPayloadSchema = z
       .string()
       .regex(/^[A-Za-z]{3}$/, { message: 'an ISO 4217 code such as USD' })
       .default('USD'),
+    // The source scopes ShipStation connections and filters lists: a key, refused rather than cut.
     source: text(50).optional(),
-    paymentMethod: text(50).optional(),
-    customer: z.object({ code: text(50).optional(), email: text(100).optional() }).strict().default({}),
+    paymentMethod: freeText(50).optional(),
+    customer: z.object({ code: freeText(50).optional(), email: freeText(100).optional() }).strict().default({}),
     ...editable,
     shipTo: AddressSchema,
     billTo: AddressSchema.optional(),

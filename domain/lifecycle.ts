@@ -6,7 +6,19 @@
  * `check*` functions return a refusal reason or null. `apply*` functions mutate the state and return
  * whether anything changed (false = an idempotent repeat).
  */
-import { allocateShipment, allUnitsShipped } from './shipments';
+import { allocateShipment, allUnitsShipped, itemsFingerprint, type Allocation } from './shipments';
+import {
+  appendKeepingEnds,
+  cutCodePoints,
+  DETAIL_MAX,
+  FLAGS_KEEP,
+  jsonBytes,
+  MAX_NOTICE_ITEMS,
+  MAX_SHIPMENTS_PER_ORDER,
+  SHIPMENTS_STATE_BUDGET_BYTES,
+  TIMELINE_KEEP,
+  type OmittedMarker,
+} from './limits';
 import { parseDuration } from './dates';
 import { moneyInRange } from './money';
 import type { FactMessage } from './facts';
@@ -17,12 +29,14 @@ import {
   STATUS_MAPPING,
   type OrderChanges,
   type OrderContent,
+  type OrderFlag,
   type OrderFlagCode,
   type OrderState,
   type OrderStatus,
   type ShipmentRecord,
   type ShipmentReport,
   type StuckReason,
+  type TimelineEntry,
 } from './order';
 
 export interface OrderDeadlines {
@@ -100,7 +114,7 @@ const hasShipment = (state: OrderState) => state.shipments.length > 0;
 
 function transition(state: OrderState, to: OrderStatus, now: string, event: string, detail?: string) {
   const from = state.status;
-  state.timeline.push({ at: now, event, from, to, ...(detail ? { detail } : {}) });
+  appendTimeline(state, { at: now, event, from, to, ...(detail ? { detail } : {}) });
   state.status = to;
   state.waitingSince = now;
   state.stuck = null;
@@ -117,13 +131,47 @@ function keepRejectionVisible(state: OrderState, now: string) {
   if (rejected && !state.stuck) state.stuck = { reason: 'confirmation_rejected', since: now, detail: rejected.deliveryRejected! };
 }
 
+export const TIMELINE_OMITTED_EVENT = 'entries omitted';
+
+const timelineMarker: OmittedMarker<TimelineEntry> = {
+  is: (entry) => entry.event === TIMELINE_OMITTED_EVENT,
+  count: (entry) => entry.omitted ?? 0,
+  make: (omitted, last) => ({
+    at: last.at,
+    event: TIMELINE_OMITTED_EVENT,
+    detail: `${omitted} entries left out between the first ${TIMELINE_KEEP.head} and the last ${TIMELINE_KEEP.tail}`,
+    omitted,
+  }),
+};
+
+const flagMarker: OmittedMarker<OrderFlag> = {
+  is: (f) => f.code === 'flags_omitted',
+  count: (f) => f.omitted ?? 0,
+  make: (omitted, last) => ({ code: 'flags_omitted', at: last.at, detail: `${omitted} flags left out between the first ${FLAGS_KEEP.head} and the last ${FLAGS_KEEP.tail}`, omitted }),
+};
+
+/** Details quote what others wrote (a reason, a webhook's answer): cut, so no entry can grow the state much. */
+const cutDetail = (detail: string) => cutCodePoints(detail, DETAIL_MAX);
+
+/** Every timeline entry goes through here: the timeline keeps its first and last entries (TIMELINE_KEEP). */
+function appendTimeline(state: OrderState, entry: TimelineEntry) {
+  appendKeepingEnds(state.timeline, entry.detail !== undefined ? { ...entry, detail: cutDetail(entry.detail) } : entry, TIMELINE_KEEP, timelineMarker);
+}
+
 function note(state: OrderState, now: string, event: string, detail?: string) {
-  state.timeline.push({ at: now, event, ...(detail ? { detail } : {}) });
+  appendTimeline(state, { at: now, event, ...(detail ? { detail } : {}) });
 }
 
 function flag(state: OrderState, code: OrderFlagCode, now: string, detail: string) {
-  state.flags.push({ code, at: now, detail });
+  appendKeepingEnds(state.flags, { code, at: now, detail: cutDetail(detail) }, FLAGS_KEEP, flagMarker);
   note(state, now, 'flagged', `${code}: ${detail}`);
+}
+
+/** Flags once: false when the order already carries this flag with this detail (a repeated notice). */
+function flagOnce(state: OrderState, code: OrderFlagCode, now: string, detail: string): boolean {
+  if (state.flags.some((f) => f.code === code && f.detail === cutDetail(detail))) return false;
+  flag(state, code, now, detail);
+  return true;
 }
 
 // ---- requests (updates) -------------------------------------------------------------------------
@@ -299,7 +347,11 @@ export function applyExported(state: OrderState, now: string): boolean {
   return first;
 }
 
-export type ShipmentOutcome = 'recorded' | 'rematched' | 'duplicate';
+/**
+ * What became of a reported package: recorded, more of its units matched on a repeat, a plain repeat,
+ * a repeat naming other items (flagged), or not recorded because the order is full (flagged).
+ */
+export type ShipmentOutcome = 'recorded' | 'rematched' | 'duplicate' | 'items_differ' | 'not_recorded';
 
 /** What newly shipped units do to the status (the shipment itself is already recorded). */
 function applyUnitsShipped(state: OrderState, units: number, now: string) {
@@ -329,28 +381,22 @@ function applyUnitsShipped(state: OrderState, units: number, now: string) {
 /** `receivedAt`: when the notice reached us, shown beside when it took effect (now). */
 export function applyShipmentReported(state: OrderState, report: ShipmentReport, now: string, receivedAt?: string): ShipmentOutcome {
   const known = state.shipments.find((s) => s.shipmentKey === report.shipmentKey);
-  if (known) return rematchShipment(state, known, now);
+  if (known) return repeatedShipment(state, known, report, now);
   const allocation = allocateShipment(state.content.lines, state.shipped, report.items);
+  const record = shipmentRecord(report, allocation, now);
+  const full = noRoomForShipment(state, record);
+  if (full) {
+    return flagOnce(state, 'shipment_not_recorded', now, `package ${packageName(report)} was not recorded: ${full}`) ? 'not_recorded' : 'duplicate';
+  }
   for (const line of allocation.lines) state.shipped[line.lineId] = (state.shipped[line.lineId] ?? 0) + line.quantity;
-  state.shipments.push({
-    shipmentKey: report.shipmentKey,
-    carrier: report.carrier,
-    ...(report.service ? { service: report.service } : {}),
-    ...(report.trackingNumber ? { trackingNumber: report.trackingNumber } : {}),
-    ...(report.shipDate ? { shipDate: report.shipDate } : {}),
-    ...(report.labelCreatedAt ? { labelCreatedAt: report.labelCreatedAt } : {}),
-    ...(report.shippingCost ? { shippingCost: report.shippingCost } : {}),
-    ...(report.details ? { details: report.details } : {}),
-    lines: allocation.lines,
-    ...(allocation.unallocated.length ? { unmatched: allocation.unallocated.map((u) => ({ ...u.item, quantity: u.quantity })) } : {}),
-    reportedVia: report.reportedVia,
-    recordedAt: now,
-    confirmationDeliveredAt: null,
-  });
+  state.shipments.push(record);
   const units = allocation.lines.reduce((n, l) => n + l.quantity, 0);
   const received = receivedAt ? `; ${report.reportedVia} received ${receivedAt}` : '';
   note(state, now, 'shipment recorded', `${report.carrier}${report.trackingNumber ? ` ${report.trackingNumber}` : ''}, ${units} unit(s)${received}`);
 
+  if (report.itemsOmitted) {
+    flag(state, 'shipment_items_omitted', now, `package ${packageName(report)} named ${report.itemsOmitted} item(s) beyond the first ${MAX_NOTICE_ITEMS}; they were left out`);
+  }
   for (const miss of allocation.unallocated) {
     const what = miss.item.lineId ?? miss.item.sku ?? '(no line id or SKU)';
     if (miss.why === 'no_matching_line') {
@@ -361,15 +407,69 @@ export function applyShipmentReported(state: OrderState, report: ShipmentReport,
   }
 
   if (!report.items && units === 0) {
-    flag(state, 'shipment_beyond_ordered_quantity', now, `package ${report.trackingNumber ?? report.shipmentKey} reported with every unit already shipped`);
+    flag(state, 'shipment_beyond_ordered_quantity', now, `package ${packageName(report)} reported with every unit already shipped`);
   }
 
   if (state.status === 'canceled') {
-    flag(state, 'shipment_on_canceled_order', now, `shipment ${report.trackingNumber ?? report.shipmentKey} reported after cancel`);
+    flag(state, 'shipment_on_canceled_order', now, `shipment ${packageName(report)} reported after cancel`);
     return 'recorded';
   }
   applyUnitsShipped(state, units, now);
   return 'recorded';
+}
+
+const packageName = (report: Pick<ShipmentReport, 'trackingNumber' | 'shipmentKey'>) => report.trackingNumber ?? report.shipmentKey;
+
+function shipmentRecord(report: ShipmentReport, allocation: Allocation, now: string): ShipmentRecord {
+  return {
+    shipmentKey: report.shipmentKey,
+    carrier: report.carrier,
+    ...(report.service ? { service: report.service } : {}),
+    ...(report.trackingNumber ? { trackingNumber: report.trackingNumber } : {}),
+    ...(report.shipDate ? { shipDate: report.shipDate } : {}),
+    ...(report.labelCreatedAt ? { labelCreatedAt: report.labelCreatedAt } : {}),
+    ...(report.shippingCost ? { shippingCost: report.shippingCost } : {}),
+    ...(report.details ? { details: report.details } : {}),
+    itemsFingerprint: itemsFingerprint(report.items),
+    lines: allocation.lines,
+    ...(allocation.unallocated.length ? { unmatched: allocation.unallocated.map((u) => ({ ...u.item, quantity: u.quantity })) } : {}),
+    reportedVia: report.reportedVia,
+    recordedAt: now,
+    confirmationDeliveredAt: null,
+  };
+}
+
+/**
+ * Why the order cannot take one more shipment record, or null. The order's whole state is one
+ * Temporal payload (2 MiB at most): shipments are the one part that grows with what others send, so
+ * they stop at a count and at a size budget (domain/limits.ts). Measured in JSON, as it travels.
+ */
+function noRoomForShipment(state: OrderState, record: ShipmentRecord): string | null {
+  if (state.shipments.length >= MAX_SHIPMENTS_PER_ORDER) return `the order already has ${MAX_SHIPMENTS_PER_ORDER} shipments, the most one order records`;
+  const bytes = jsonBytes(state) + jsonBytes(record);
+  if (bytes > SHIPMENTS_STATE_BUDGET_BYTES) return `with it the order would hold ${bytes} bytes, more than the ${SHIPMENTS_STATE_BUDGET_BYTES} one order may`;
+  return null;
+}
+
+/**
+ * A notice under a key already recorded (the same tracking number). With the same items it is a
+ * plain repeat (ShipStation delivers some twice; ops replay stored ones). With other items it is
+ * something else, say a label reused for another box: the first notice stands, and the order is
+ * flagged so that someone looks, rather than the second notice vanishing as a repeat.
+ */
+function repeatedShipment(state: OrderState, known: ShipmentRecord, report: ShipmentReport, now: string): ShipmentOutcome {
+  const differs = known.itemsFingerprint !== undefined && known.itemsFingerprint !== itemsFingerprint(report.items);
+  const flagged =
+    differs &&
+    flagOnce(state, 'shipment_items_differ', now, `package ${packageName(report)} was reported again with other items (${describeItems(report.items)}); the first notice's items stand`);
+  const rematched = rematchShipment(state, known, now);
+  return rematched === 'duplicate' && flagged ? 'items_differ' : rematched;
+}
+
+function describeItems(items: ShipmentReport['items']): string {
+  if (!items) return 'no items: everything still unshipped';
+  const shown = items.slice(0, 5).map((i) => `${i.quantity} x ${i.lineId ?? i.sku ?? '?'}`);
+  return `${shown.join(', ')}${items.length > shown.length ? ` and ${items.length - shown.length} more` : ''}`;
 }
 
 /**
@@ -441,8 +541,9 @@ export function applyStuck(state: OrderState, reason: StuckReason, now: string, 
 export function applyDeliveryRejected(state: OrderState, shipmentKey: string, detail: string, now: string): boolean {
   const shipment = state.shipments.find((s) => s.shipmentKey === shipmentKey);
   if (!shipment || shipment.confirmationDeliveredAt) return false;
-  shipment.deliveryRejected = detail;
-  return applyStuck(state, 'confirmation_rejected', now, detail);
+  // A receiver's answer is quoted here and in the stuck mark: cut like any other detail.
+  shipment.deliveryRejected = cutDetail(detail);
+  return applyStuck(state, 'confirmation_rejected', now, shipment.deliveryRejected);
 }
 
 /** Shipments whose confirmation the order source has not received yet. */

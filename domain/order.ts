@@ -169,12 +169,20 @@ export interface ShipmentReport extends ShipmentDetails {
   items?: { lineId?: string; sku?: string; quantity: number }[];
   /** Where the report came from, e.g. "shipnotify" or "api". */
   reportedVia: string;
+  /** Items the notice named beyond MAX_NOTICE_ITEMS (domain/limits.ts): left out, and flagged. */
+  itemsOmitted?: number;
 }
 
 /** One package as recorded: the lines it really covered, and whether its confirmation was delivered. */
 export interface ShipmentRecord extends ShipmentDetails {
   shipmentKey: string;
   details?: ShipmentNoticeDetails;
+  /**
+   * The requested items of the notice that recorded it (domain/shipments.ts itemsFingerprint), so a
+   * repeat naming other items is told apart from a plain repeat. Kept in the workflow only: absent
+   * on shipments recorded before it existed or loaded back from the read model.
+   */
+  itemsFingerprint?: string;
   /** Reported units that matched no line (or exceeded what was unshipped) when recorded. */
   unmatched?: { lineId?: string; sku?: string; quantity: number }[];
   lines: ShipmentLine[];
@@ -202,12 +210,22 @@ export type OrderFlagCode =
   | 'shipment_beyond_ordered_quantity'
   | 'shipment_items_unmatched'
   | 'late_fact_after_close'
-  | 'not_importable';
+  | 'not_importable'
+  /** A notice named more items than MAX_NOTICE_ITEMS; the rest were left out. */
+  | 'shipment_items_omitted'
+  /** A notice repeated a recorded shipment's key (its tracking number) with other items. */
+  | 'shipment_items_differ'
+  /** A package beyond the shipments cap or the state budget (domain/limits.ts) was not recorded. */
+  | 'shipment_not_recorded'
+  /** Stands for the flags left out between the first and the last ones kept (FLAGS_KEEP). */
+  | 'flags_omitted';
 
 export interface OrderFlag {
   code: OrderFlagCode;
   at: string;
   detail: string;
+  /** On a `flags_omitted` marker: how many flags it stands for. */
+  omitted?: number;
 }
 
 export interface TimelineEntry {
@@ -218,6 +236,8 @@ export interface TimelineEntry {
   detail?: string;
   /** Who asked, for entries a request added: "from the console by Ana" (domain/requester.ts). */
   by?: string;
+  /** On an `entries omitted` marker: how many entries it stands for (TIMELINE_KEEP). */
+  omitted?: number;
 }
 
 export interface OrderLineView {

@@ -74,3 +74,31 @@ export function allUnitsShipped(lines: readonly OrderLine[], shipped: Readonly<R
 export function normalizeTrackingNumber(tracking: string): string {
   return tracking.replace(/[\s-]/g, '').toUpperCase();
 }
+
+/**
+ * A short digest of the items a notice asked for, whatever their order: two notices under one
+ * shipment key with the same fingerprint describe the same package. No items ("everything still
+ * unshipped") has a fingerprint of its own. SKUs compare case-insensitively, as lines match them.
+ */
+export function itemsFingerprint(items: readonly RequestedItem[] | undefined): string {
+  if (!items) return 'all';
+  const canonical = items
+    .map((i) => JSON.stringify([i.lineId ?? null, i.sku?.toLowerCase() ?? null, i.quantity]))
+    .sort()
+    .join(',');
+  return `${items.length}:${cyrb53(canonical).toString(36)}`;
+}
+
+/** A fast 53-bit string hash (public domain, cyrb53): pure JS, so the workflow bundle can use it. */
+function cyrb53(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}

@@ -1,4 +1,7 @@
-/** Text the database cannot store is refused at the door (400), never half-accepted. */
+/**
+ * Text the database cannot store: dropped from free text (the order is accepted), refused in keys and
+ * parameters (400), never half-accepted.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storable } from '../db/orders';
 import { orderPayload } from './support/orders';
@@ -26,14 +29,27 @@ describe('input the read model could not store', () => {
     return { status: res.status, body: JSON.parse(text) };
   };
 
-  it('a lone surrogate or a NUL in the order is a 400 naming the field, and no order exists', async () => {
-    for (const shipTo of [{ name: 'x\ud800y', country: 'US' }, { name: 'a\u0000b', country: 'US' }]) {
-      const payload = orderPayload({ shipTo });
+  it('a lone surrogate or a NUL in free text is dropped (the database cannot store it) and the order accepted', async () => {
+    for (const [name, kept] of [['x\ud800y', 'xy'], ['a\u0000b', 'ab']]) {
+      const payload = orderPayload({ shipTo: { name, country: 'US' } });
       const res = await call('POST', '/api/orders', payload);
-      expect(res.status).toBe(400);
-      expect(res.body.details.map((d: { path: string }) => d.path)).toContain('shipTo.name');
-      expect((await call('GET', `/api/orders/${payload.orderNumber}`)).status).toBe(404);
+      expect(res.status).toBe(201);
+      expect((await call('GET', `/api/orders/${payload.orderNumber}`)).body.order.shipTo.name).toBe(kept);
     }
+  });
+
+  it('a lone surrogate or a NUL in a key field (order number, line id, SKU) is a 400 naming the field, and no order exists', async () => {
+    const payload = orderPayload();
+    for (const [overrides, path] of [
+      [{ orderNumber: 'A\u0000-1' }, 'orderNumber'],
+      [{ lines: [{ lineId: 'L\ud8001', sku: 'S', name: 'n', quantity: 1, unitPrice: 1 }] }, 'lines.0.lineId'],
+      [{ lines: [{ lineId: 'L1', sku: 'S\u0000', name: 'n', quantity: 1, unitPrice: 1 }] }, 'lines.0.sku'],
+    ] as const) {
+      const res = await call('POST', '/api/orders', { ...payload, ...overrides });
+      expect(res.status).toBe(400);
+      expect(res.body.details.map((d: { path: string }) => d.path)).toContain(path);
+    }
+    expect((await call('GET', `/api/orders/${payload.orderNumber}`)).status).toBe(404);
   });
 
   it('a NUL in a hold reason, an order number in the path or a query value is a 400, not a 500', async () => {

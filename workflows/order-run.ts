@@ -33,6 +33,7 @@ import {
   checkUpdateOrder,
   currentDeadline,
   newOrderState,
+  TIMELINE_OMITTED_EVENT,
   withDeadlineOverrides,
   type OrderSettings,
 } from '../domain/lifecycle';
@@ -260,9 +261,11 @@ export class OrderRun {
       update,
       async (request) => {
         const state = this.current;
-        const entriesBefore = state.timeline.length;
+        // By identity, not by position: the timeline keeps only its first and last entries, so a
+        // long one does not grow when an entry is added.
+        const entriesBefore = new Set(state.timeline);
         if (this.noteChange(apply(state, request, now())) && request.requestedBy) {
-          for (const entry of state.timeline.slice(entriesBefore)) entry.by = request.requestedBy;
+          for (const entry of state.timeline) if (!entriesBefore.has(entry) && entry.event !== TIMELINE_OMITTED_EVENT) entry.by = request.requestedBy;
         }
         return this.projected();
       },

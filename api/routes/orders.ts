@@ -3,8 +3,11 @@
  * to the order's workflow, answer from the read model once the change is projected.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { findCreateHash, findOrderByNumber, listOrders, toIso } from '../../db/orders';
 import { parseIsoTimestamp } from '../../domain/dates';
+import { ORDER_MAX_BYTES } from '../../domain/limits';
 import { canonicalJson, ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
 import {
   cancelUpdate,
@@ -21,7 +24,7 @@ import { requireMerchant, type MerchantEnv } from '../auth';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 import { sendOrderRequest } from '../order-requests';
 import { requestedBy } from '../../domain/requester';
-import { normalizeOrderChanges, normalizeOrderPayload, OrderChangesSchema, OrderPayloadSchema, text } from '../order-payload';
+import { fieldsCut, normalizeOrderChanges, normalizeOrderPayload, OrderChangesSchema, OrderPayloadSchema, text } from '../order-payload';
 import { createHashOf, orderIdFor, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
 import type { RouteServices } from '../services';
 import { acceptedResponse, errorResponses, json, newRouter } from './common';
@@ -31,6 +34,31 @@ const ReasonBody = z.object({ reason: text(500).min(1, { message: 'required' }) 
 
 const secured = { security: [{ merchantKey: [] }], tags: ['orders'] };
 
+/** The order as it now is, and which of the posted fields were cut or left out to fit ShipStation. */
+const OrderAnswerSchema = OrderViewSchema.extend({
+  warnings: z
+    .array(z.string())
+    .optional()
+    .openapi({ description: 'Free text longer than ShipStation takes, cut (or left out): one line per field, e.g. "customerNotes: cut to 1000 characters"' }),
+}).openapi('OrderAnswer');
+
+/**
+ * One order as posted is bounded (domain/limits.ts): its whole state travels in Temporal payloads
+ * and it is served whole in an export page. Beyond it: 413 with the reason, before any parsing.
+ */
+const orderBodyLimit = bodyLimit({
+  maxSize: ORDER_MAX_BYTES,
+  onError: () => {
+    throw new ApiError(413, 'payload_too_large', `an order is at most ${ORDER_MAX_BYTES} bytes (256 KiB) as posted`);
+  },
+});
+
+/** The body as posted (already read and cached by the validator) beside what parsing made of it. */
+const cutWarnings = async (c: Context, parsed: unknown) => {
+  const warnings = fieldsCut(await c.req.json(), parsed);
+  return warnings.length > 0 ? { warnings } : {};
+};
+
 const createOrderRoute = createRoute({
   ...secured,
   method: 'post',
@@ -39,7 +67,7 @@ const createOrderRoute = createRoute({
   description:
     'Posting the same payload again answers 200 with the existing order; a different payload under an existing number is refused with 409. Once this answers, GET and the next ShipStation export see the order.',
   request: { body: { content: { 'application/json': { schema: OrderPayloadSchema } }, required: true } },
-  responses: { 200: json(OrderViewSchema, 'The order already existed with this payload'), 201: json(OrderViewSchema, 'Created'), ...acceptedResponse, ...errorResponses },
+  responses: { 200: json(OrderAnswerSchema, 'The order already existed with this payload'), 201: json(OrderAnswerSchema, 'Created'), ...acceptedResponse, ...errorResponses },
 });
 
 const getOrderRoute = createRoute({
@@ -78,7 +106,7 @@ const patchOrderRoute = createRoute({
   path: '/{orderNumber}',
   summary: 'Change address, lines or amounts (before export, or while on hold)',
   request: { params: OrderNumberParam, body: { content: { 'application/json': { schema: OrderChangesSchema } }, required: true } },
-  responses: { 200: json(OrderViewSchema, 'The changed order'), ...acceptedResponse, ...errorResponses },
+  responses: { 200: json(OrderAnswerSchema, 'The changed order'), ...acceptedResponse, ...errorResponses },
 });
 
 const actionRoute = (action: string, summary: string, withReason: boolean) =>
@@ -112,6 +140,8 @@ export function orderRoutes(services: RouteServices) {
   const { db, gateway } = services;
   const app = newRouter<MerchantEnv>();
   app.use('*', requireMerchant(services));
+  app.post('/', orderBodyLimit);
+  app.patch('/:orderNumber', orderBodyLimit);
 
   const existing = async (merchantId: string, orderNumber: string) => {
     const record = await findOrderByNumber(db, merchantId, orderNumber);
@@ -124,21 +154,23 @@ export function orderRoutes(services: RouteServices) {
 
   app.openapi(createOrderRoute, async (c) => {
     const merchant = c.get('merchant');
-    const content = normalizeOrderPayload(c.req.valid('json'));
+    const payload = c.req.valid('json');
+    const content = normalizeOrderPayload(payload);
+    const warnings = await cutWarnings(c, payload);
     const createHash = createHashOf(canonicalJson(content));
     // A repeat is answered from the read model; a new order costs one indexed read before its workflow starts.
     const existingHash = await findCreateHash(db, merchant.id, content.orderNumber);
     if (existingHash !== null) {
       if (existingHash !== createHash) throw conflict(`order ${content.orderNumber} already exists with a different payload`);
       const found = await findOrderByNumber(db, merchant.id, content.orderNumber);
-      if (found) return c.json(orderView(found), 200);
+      if (found) return c.json({ ...orderView(found), ...warnings }, 200);
     }
     const ref = { merchantId: merchant.id, orderNumber: content.orderNumber, orderId: orderIdFor(merchant.id, content.orderNumber) };
     await gateway.create(ref, content, createHash, merchant.deadlines);
     const created = await findOrderByNumber(db, merchant.id, content.orderNumber);
     if (!created) throw new ApiError(503, 'not_visible_yet', 'the order was accepted but is not visible yet; repeat the same request');
     if (created.order.createHash !== createHash) throw conflict(`order ${content.orderNumber} already exists with a different payload`);
-    return c.json(orderView(created), 201);
+    return c.json({ ...orderView(created), ...warnings }, 201);
   });
 
   app.openapi(listOrdersRoute, async (c) => {
@@ -164,8 +196,9 @@ export function orderRoutes(services: RouteServices) {
     const merchantId = c.get('merchant').id;
     const { orderNumber } = c.req.valid('param');
     await existing(merchantId, orderNumber);
-    await send(merchantId, orderNumber, updateOrderUpdate, { changes: normalizeOrderChanges(c.req.valid('json')) });
-    return c.json(await reread(merchantId, orderNumber), 200);
+    const changes = c.req.valid('json');
+    await send(merchantId, orderNumber, updateOrderUpdate, { changes: normalizeOrderChanges(changes) });
+    return c.json({ ...(await reread(merchantId, orderNumber)), ...(await cutWarnings(c, changes)) }, 200);
   });
 
   const simpleActions = [

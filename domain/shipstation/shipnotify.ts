@@ -23,8 +23,10 @@ import { decodeXML } from 'entities';
 import { XMLParser, XMLValidator, type EntityDecoderOptions } from 'fast-xml-parser';
 import { MoneyFormatError, parseMoney } from '../money';
 import type { ShipmentNoticeDetails, ShipmentReport } from '../order';
+import { codePointLength, cutCodePoints, MAX_NOTICE_ITEMS, NOTICE_ITEM_KEY_MAX, TRACKING_NUMBER_MAX } from '../limits';
 import { normalizeTrackingNumber } from '../shipments';
 import { parseShipStationDateTime, parseShipStationDay } from './dates';
+import { truncateCodePoints } from './text';
 
 export interface ShipNoticeRecipient {
   name?: string;
@@ -72,6 +74,8 @@ export interface ShipNotice {
   requestedWarehouse?: string;
   /** Absent when there is no Items element or it holds no Item: "everything still unshipped". */
   items?: ShipNoticeItem[];
+  /** Items beyond MAX_NOTICE_ITEMS, left out (the order is flagged). */
+  itemsOmitted?: number;
 }
 
 export type ShipNoticeParse =
@@ -114,10 +118,15 @@ export type NoticeReading =
  * merged with the query. The one way a notice is read, when it arrives and when ops replay it.
  */
 export function readNotice(rawBody: string, query: NoticeQuery): NoticeReading {
-  if (isBlankNoticeBody(rawBody)) return { ok: true, notice: null, merged: mergeNoticeWithQuery(null, query), warnings: [] };
+  if (isBlankNoticeBody(rawBody)) {
+    const warnings: string[] = [];
+    return { ok: true, notice: null, merged: fitNoticeToLimits(mergeNoticeWithQuery(null, query), warnings), warnings };
+  }
   const parsed = parseShipNotice(rawBody);
   if (!parsed.ok) return parsed;
-  return { ok: true, notice: parsed.notice, merged: mergeNoticeWithQuery(parsed.notice, query), warnings: parsed.warnings };
+  const warnings = [...parsed.warnings];
+  const merged = fitNoticeToLimits(mergeNoticeWithQuery(parsed.notice, query), warnings);
+  return { ok: true, notice: parsed.notice, merged, warnings };
 }
 
 export function parseShipNotice(xml: string): ShipNoticeParse {
@@ -183,6 +192,7 @@ export function parseShipNotice(xml: string): ShipNoticeParse {
     recipient: readRecipient(root, warnings),
     requestedWarehouse: read('RequestedWarehouse'),
     items: items.items,
+    itemsOmitted: items.omitted,
   });
   return { ok: true, notice, warnings };
 }
@@ -240,7 +250,8 @@ export function orderReferences(notice: ShipNotice | null, query: NoticeQuery): 
  * bundle; that is also why the query key is the canonical text itself rather than its digest.
  */
 export function shipmentKeyFor(notice: ShipNotice, bodyDigest: string | null, query: NoticeQuery): string {
-  const tracking = normalizeTrackingNumber(given(query.tracking_number) ?? notice.trackingNumber ?? '');
+  // Cut like the recorded tracking number: the key is part of a primary key, and no carrier's is this long.
+  const tracking = cutCodePoints(normalizeTrackingNumber(given(query.tracking_number) ?? notice.trackingNumber ?? ''), TRACKING_NUMBER_MAX);
   if (tracking !== '') return `trk:${tracking}`;
   if (bodyDigest !== null && bodyDigest.trim() !== '') return `body:${bodyDigest.trim().toLowerCase()}`;
   const carrier = (given(query.carrier) ?? notice.carrier ?? '').toLowerCase();
@@ -264,6 +275,7 @@ export function toShipmentReport(notice: ShipNotice, shipmentKey: string): ShipN
     labelCreatedAt: notice.labelCreatedAt,
     shippingCost: notice.shippingCost,
     items: notice.items?.map((item) => compact({ lineId: item.lineItemId, sku: item.sku, quantity: item.quantity })),
+    itemsOmitted: notice.itemsOmitted,
   });
   const details: ShipmentNoticeDetails = compact({
     recipient: notice.recipient,
@@ -388,7 +400,7 @@ function compact<T extends object>(value: T): T {
 function readItems(
   root: Element,
   warnings: string[],
-): { ok: true; items: ShipNoticeItem[] | undefined } | { ok: false; reason: string } {
+): { ok: true; items: ShipNoticeItem[] | undefined; omitted?: number } | { ok: false; reason: string } {
   const elements = asList(root.Items).flatMap((items) => asList(asElement(items).Item));
   if (elements.length === 0) return { ok: true, items: undefined };
   const items: ShipNoticeItem[] = [];
@@ -401,9 +413,73 @@ function readItems(
       const problem = quantityText === undefined ? 'has no Quantity' : `has Quantity "${quantityText}"`;
       return refuse(`${describeItem(index + 1, item)} ${problem}; a quantity must be a whole number of at least 1`);
     }
-    items.push(compact({ ...item, quantity }));
+    items.push(compact({ ...item, lineItemId: cutItemKey(item.lineItemId, index + 1, 'LineItemID', warnings), sku: cutItemKey(item.sku, index + 1, 'SKU', warnings), quantity }));
   }
-  return { ok: true, items };
+  // Every item is read (a bad quantity anywhere refuses the notice), but only so many are recorded.
+  if (items.length <= MAX_NOTICE_ITEMS) return { ok: true, items };
+  const omitted = items.length - MAX_NOTICE_ITEMS;
+  warnings.push(`Items holds ${items.length} items; the first ${MAX_NOTICE_ITEMS} are recorded and ${omitted} left out (the order is flagged)`);
+  return { ok: true, items: items.slice(0, MAX_NOTICE_ITEMS), omitted };
+}
+
+/**
+ * An item key longer than any order's (50) can never match a line. Cut, it keeps an ellipsis, so it
+ * still matches nothing (a plain cut could equal a real line's key) while its size stays bounded.
+ */
+function cutItemKey(value: string | undefined, position: number, name: string, warnings: string[]): string | undefined {
+  if (value === undefined || codePointLength(value) <= NOTICE_ITEM_KEY_MAX) return value;
+  warnings.push(`Item ${position} ${name} is longer than ${NOTICE_ITEM_KEY_MAX} characters (no line has such a key); it is cut`);
+  return `${cutCodePoints(value, NOTICE_ITEM_KEY_MAX)}…`;
+}
+
+/**
+ * ShipStation's field limits for the notice's text. The design doc gives them for the same fields of
+ * an order (section 4); TrackingNumber and Carrier have none there, so ours (domain/limits.ts).
+ * Country is a code in ShipStation's notices, but a longer value is kept readable rather than cut to 2.
+ */
+const NOTICE_TEXT_LIMITS = [
+  ['customerCode', 'CustomerCode', 50],
+  ['customerNotes', 'CustomerNotes', 1000],
+  ['internalNotes', 'InternalNotes', 1000],
+  ['notesToCustomer', 'NotesToCustomer', 1000],
+  ['carrier', 'Carrier', 50],
+  ['service', 'Service', 100],
+  ['trackingNumber', 'TrackingNumber', TRACKING_NUMBER_MAX],
+  ['requestedWarehouse', 'RequestedWarehouse', 100],
+] as const satisfies readonly (readonly [keyof ShipNotice, string, number])[];
+
+const RECIPIENT_LIMITS = [
+  ['name', 'Name', 100],
+  ['company', 'Company', 100],
+  ['address1', 'Address1', 200],
+  ['address2', 'Address2', 200],
+  ['city', 'City', 100],
+  ['state', 'State', 100],
+  ['postalCode', 'PostalCode', 50],
+  ['country', 'Country', 50],
+] as const satisfies readonly (readonly [keyof ShipNoticeRecipient, string, number])[];
+
+const CUSTOM_FIELD_MAX = 100;
+
+/**
+ * The notice cut to ShipStation's field limits, a warning for each field cut: what is recorded (and
+ * kept in the order's state with every shipment) stays bounded whatever a notice holds.
+ */
+export function fitNoticeToLimits(notice: ShipNotice, warnings: string[]): ShipNotice {
+  const cut = (value: string | undefined, max: number, name: string) => {
+    if (value === undefined || codePointLength(value) <= max) return value;
+    warnings.push(`${name} is longer than ${max} characters; it is cut`);
+    return truncateCodePoints(value, max);
+  };
+  const fitted: ShipNotice = { ...notice };
+  for (const [field, name, max] of NOTICE_TEXT_LIMITS) fitted[field] = cut(notice[field], max, name);
+  fitted.customFields = notice.customFields.map((value, i) => cut(value, CUSTOM_FIELD_MAX, `CustomField${i + 1}`)!);
+  if (notice.recipient) {
+    const recipient: ShipNoticeRecipient = { ...notice.recipient };
+    for (const [field, name, max] of RECIPIENT_LIMITS) recipient[field] = cut(notice.recipient[field], max, `Recipient/${name}`);
+    fitted.recipient = compact(recipient);
+  }
+  return compact(fitted);
 }
 
 function describeItem(position: number, item: { lineItemId?: string; sku?: string; name?: string }): string {

@@ -395,6 +395,7 @@ describe('shipments', () => {
         shipDate: '2024-03-02',
         labelCreatedAt: '2024-03-02T08:00:00.000Z',
         shippingCost: '7.25',
+        itemsFingerprint: 'all',
         lines: [
           { lineId: 'L1', quantity: 2 },
           { lineId: 'L2', quantity: 1 },
@@ -432,12 +433,29 @@ describe('shipments', () => {
     expect(state.shipped).toEqual({ L1: 1 });
   });
 
-  it('a duplicate is recognised by its shipment key alone, even with different contents', () => {
+  it('a duplicate is recognised by its shipment key and items, whatever else it says (carrier, item order)', () => {
     const state = orderIn('at_wms');
-    applyShipmentReported(state, report({ shipmentKey: 'same', items: [{ lineId: 'L1', quantity: 1 }] }), at(2));
-    expect(applyShipmentReported(state, report({ shipmentKey: 'same', carrier: 'DHL' }), at(3))).toBe('duplicate');
-    expect(state.status).toBe('at_wms');
+    const items = [{ lineId: 'L1', quantity: 1 }, { sku: 'TEE', quantity: 1 }];
+    applyShipmentReported(state, report({ shipmentKey: 'same', items }), at(2));
+    const before = snapshot(state);
+    expect(applyShipmentReported(state, report({ shipmentKey: 'same', carrier: 'DHL', items: [{ sku: 'tee', quantity: 1 }, { lineId: 'L1', quantity: 1 }] }), at(3))).toBe('duplicate');
+    expect(state).toEqual(before);
+  });
+
+  it('a repeated shipment key with other items is flagged once, with a timeline note; the first notice stands', () => {
+    const state = orderIn('at_wms');
+    applyShipmentReported(state, report({ shipmentKey: 'same', trackingNumber: '1Z9', items: [{ lineId: 'L1', quantity: 1 }] }), at(2));
+    expect(applyShipmentReported(state, report({ shipmentKey: 'same', trackingNumber: '1Z9', items: [{ lineId: 'L2', quantity: 1 }] }), at(3))).toBe('items_differ');
+    expect(state.flags).toEqual([{ code: 'shipment_items_differ', at: at(3), detail: "package 1Z9 was reported again with other items (1 x L2); the first notice's items stand" }]);
+    expect(lastEntry(state)).toMatchObject({ event: 'flagged', detail: expect.stringContaining('shipment_items_differ') });
+    expect(state.shipments).toHaveLength(1);
     expect(state.shipped).toEqual({ L1: 1 });
+    // The same differing notice again flags nothing more.
+    expect(applyShipmentReported(state, report({ shipmentKey: 'same', trackingNumber: '1Z9', items: [{ lineId: 'L2', quantity: 1 }] }), at(4))).toBe('duplicate');
+    expect(state.flags).toHaveLength(1);
+    // A shipment loaded back from the read model has no fingerprint: a repeat is then a plain one.
+    delete state.shipments[0]!.itemsFingerprint;
+    expect(applyShipmentReported(state, report({ shipmentKey: 'same', items: [{ lineId: 'L2', quantity: 2 }] }), at(5))).toBe('duplicate');
   });
 
   it('shipping every unit of an at_wms order makes it shipped and moves LastModified (paid -> shipped)', () => {

@@ -585,3 +585,49 @@ describe('toShipmentReport', () => {
     expect(toShipmentReport(notice, 'k').report.items).toStrictEqual([{ sku: 'MUG', quantity: 2 }]);
   });
 });
+
+describe('notice sizes (ShipStation field limits, items per notice)', () => {
+  const read = (inner: string, query = {}) => {
+    const reading = readNotice(`<ShipNotice><OrderNumber>A-1</OrderNumber>${inner}</ShipNotice>`, query);
+    if (!reading.ok) throw new Error(reading.reason);
+    return reading;
+  };
+
+  it('text longer than ShipStation takes is cut by code point, with a warning per field; query values too', () => {
+    const { merged, warnings } = read(
+      `<InternalNotes>${'😀'.repeat(1001)}</InternalNotes><CustomField2>${'c'.repeat(101)}</CustomField2><Recipient><Address1>${'a'.repeat(201)}</Address1></Recipient>`,
+      { service: 's'.repeat(150) },
+    );
+    expect(merged.internalNotes).toBe('😀'.repeat(1000));
+    expect(merged.customFields).toEqual(['', 'c'.repeat(100)]);
+    expect(merged.recipient?.address1).toBe('a'.repeat(200));
+    expect(merged.service).toBe('s'.repeat(100));
+    expect(warnings).toEqual([
+      'InternalNotes is longer than 1000 characters; it is cut',
+      'Service is longer than 100 characters; it is cut',
+      'CustomField2 is longer than 100 characters; it is cut',
+      'Recipient/Address1 is longer than 200 characters; it is cut',
+    ]);
+  });
+
+  it('items beyond 500 are left out and counted; the report carries the count', () => {
+    const items = Array.from({ length: 503 }, (_, i) => `<Item><SKU>S${i}</SKU><Quantity>1</Quantity></Item>`).join('');
+    const { merged, warnings } = read(`<TrackingNumber>T1</TrackingNumber><Items>${items}</Items>`);
+    expect(merged.items).toHaveLength(500);
+    expect(merged.itemsOmitted).toBe(3);
+    expect(warnings).toContain('Items holds 503 items; the first 500 are recorded and 3 left out (the order is flagged)');
+    expect(toShipmentReport(merged, 'trk:T1').report.itemsOmitted).toBe(3);
+  });
+
+  it('an item key longer than any line key is cut with an ellipsis, so it can never match a line by its prefix', () => {
+    const { merged } = read(`<Items><Item><LineItemID>${'L'.repeat(80)}</LineItemID><SKU>${'S'.repeat(60)}</SKU><Quantity>1</Quantity></Item></Items>`);
+    expect(merged.items?.[0]).toMatchObject({ lineItemId: `${'L'.repeat(50)}…`, sku: `${'S'.repeat(50)}…` });
+  });
+
+  it('a tracking number is cut to 100 characters in the record and in the shipment key', () => {
+    const long = 'T'.repeat(300);
+    const { merged } = read(`<TrackingNumber>${long}</TrackingNumber>`);
+    expect(merged.trackingNumber).toBe('T'.repeat(100));
+    expect(shipmentKeyFor(merged, 'digest', { tracking_number: long })).toBe(`trk:${'T'.repeat(100)}`);
+  });
+});
