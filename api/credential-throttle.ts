@@ -1,6 +1,7 @@
 /**
  * Throttling of failed credential attempts, per (identity, client address): the ShipStation
- * username, or '(api key)' / '(admin)' for bearer tokens (so those count per address). Counters live
+ * username (a username no connection has: '(unknown username)'), or '(api key)' / '(admin)' for
+ * bearer tokens (so those count per address). Counters live
  * in the database (credential_failures), so every API process sees the same ones.
  *
  * The rule never blocks correct credentials. ShipStation polls many stores from a few shared
@@ -26,6 +27,11 @@ import type { ApiMetrics } from './metrics';
 /** The identity of bearer API keys: a key names no one until it matches, so failures count per address. */
 export const API_KEY_IDENTITY = '(api key)';
 export const ADMIN_IDENTITY = '(admin)';
+/**
+ * The identity of ShipStation usernames no connection has: made-up names count together per address,
+ * so spraying usernames grows one counter, not a row per name.
+ */
+export const UNKNOWN_USERNAME_IDENTITY = '(unknown username)';
 /** The client address of a request that came through no socket (an app called in-process, in tests). */
 export const NO_SOCKET_ADDRESS = '(no socket)';
 

@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import { eq, sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { boundedText, clientAddressFrom, MAX_IDENTITY_LENGTH, NO_SOCKET_ADDRESS, verdictFor } from '../api/credential-throttle';
+import { boundedText, clientAddressFrom, MAX_IDENTITY_LENGTH, NO_SOCKET_ADDRESS, UNKNOWN_USERNAME_IDENTITY, verdictFor } from '../api/credential-throttle';
 import { closeServer, startApiServer } from '../api/server';
 import type { Db } from '../db/client';
 import { purgeExpiredFailures } from '../db/credential-failures';
@@ -287,6 +287,19 @@ describe.each(DATABASE_KINDS)('credentials on %s', (kind) => {
     expect(answers).toEqual([...Array(LIMIT).fill(401), 429]);
   });
 
+  it('spraying made-up usernames from one address grows one counter, not a row per name, and is throttled as one', async () => {
+    const address = '198.51.100.21';
+    const answers: number[] = [];
+    for (let i = 0; i <= LIMIT; i++) answers.push((await shipstation(app, `ss-made-up-${i}`, 'whatever', address)).status);
+    expect(answers).toEqual([...Array(LIMIT).fill(401), 429]);
+    const rows = await db.select().from(credentialFailures).where(eq(credentialFailures.clientAddress, address));
+    expect(rows.map((r) => [r.identity, r.failures])).toEqual([['(unknown username)', LIMIT + 1]]);
+    // A real connection from that address keeps its own counter: its owner is not locked out by the spray.
+    const c = await newConnection();
+    expect((await shipstation(app, c.username, 'wrong-password', address)).status).toBe(401);
+    expect((await shipstation(app, c.username, c.password, address)).status).toBe(200);
+  });
+
   it('two API instances sharing the database share the counters', async () => {
     const c = await newConnection();
     const address = '198.51.100.30';
@@ -340,10 +353,11 @@ describe.each(DATABASE_KINDS)('credentials on %s', (kind) => {
     expect((await call(app, 'POST', '/api/admin/merchants', { token: ADMIN, headers, json: { id: uniqueId('adm'), name: 'x' } })).status).toBe(201);
   });
 
-  it('stores attacker-chosen usernames bounded in length', async () => {
+  it('stores no attacker-chosen username: a made-up one is counted as "(unknown username)"', async () => {
     const long = `ss-${'x'.repeat(500)}`;
     expect((await shipstation(app, long, 'p', '198.51.100.60')).status).toBe(401);
-    expect(await counterOf(long.slice(0, MAX_IDENTITY_LENGTH), '198.51.100.60')).not.toBeNull();
+    expect(await counterOf(long.slice(0, MAX_IDENTITY_LENGTH), '198.51.100.60')).toBeNull();
+    expect(await counterOf(UNKNOWN_USERNAME_IDENTITY, '198.51.100.60')).not.toBeNull();
   });
 
   it('the hourly maintenance workflow deletes counters whose window ended long ago, and keeps live ones', async () => {
@@ -538,6 +552,25 @@ describe('answers: security headers and body limits', () => {
     expect(over.headers.get('Content-Type')).toMatch(/^text\/plain/);
     expect(await over.text()).toBe('the body is larger than 8192 bytes');
     expectSecurityHeaders(over.headers, 'shipnotify 413', true);
+  });
+
+  it('METRICS_PORT serves /metrics on a port of its own, and the public port then has none', async () => {
+    const metricsPort = await freePort();
+    const config = loadConfig({ PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'silent', METRICS_PORT: String(metricsPort) });
+    const server = await startApiServer({ config, db: stack.database.db, temporal: stack.client, logger: pino({ level: 'silent' }), secretDigest: stack.secretDigest });
+    try {
+      expect(server.metricsUrl).toBe(`http://127.0.0.1:${metricsPort}/metrics`);
+      const scraped = await fetch(server.metricsUrl);
+      expect(scraped.status).toBe(200);
+      expect(await scraped.text()).toContain('http_requests_total');
+      const publicPort = await fetch(`${server.url}/metrics`);
+      expect(publicPort.status).toBe(404);
+      await publicPort.text();
+      // Nothing else answers on the metrics port.
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/api/orders`)).status).toBe(404);
+    } finally {
+      await server.stop(1000);
+    }
   });
 
   it('a real socket gets the headers and the limit too (Content-Length and chunked bodies)', async () => {

@@ -11,6 +11,7 @@ import { matchStoredDigest } from '../../db/secret-digest';
 import { addLogContext } from '../../runtime/log-context';
 import type { RouteServices } from '../services';
 import { text, type Outcome } from './outcome';
+import { UNKNOWN_USERNAME_IDENTITY } from '../credential-throttle';
 
 export interface Credentials {
   username: string;
@@ -64,8 +65,8 @@ export function maskedQuery(params: URLSearchParams): string {
 export type Login = { ok: true; connection: ConnectionRow } | { ok: false; refusal: Outcome; connection: ConnectionRow | null };
 
 /**
- * Checks calls' credentials. Failed attempts are counted per (username, client address) and past the
- * limit answered 429; a correct password is never refused (api/credential-throttle.ts).
+ * Checks calls' credentials. Failed attempts are counted per (username, client address), made-up
+ * usernames all under one identity per address, and past the limit answered 429; a correct password is never refused (api/credential-throttle.ts).
  */
 export function connectionLogin(services: Pick<RouteServices, 'db' | 'secretDigest' | 'throttle'>) {
   const { db, secretDigest, throttle } = services;
@@ -83,9 +84,10 @@ export function connectionLogin(services: Pick<RouteServices, 'db' | 'secretDige
     // The same digests and one constant-time comparison either way: an unknown user costs what a wrong password does.
     const matched = matchStoredDigest(forms, connection?.passwordHash ?? noSuchConnection);
     if (!matched || !connection) {
-      const verdict = await throttle.failed(pair, 'shipstation');
+      // A made-up username is counted with every other one from this address (one row, however many names).
+      const verdict = await throttle.failed(connection ? pair : throttle.pairFor(c, UNKNOWN_USERNAME_IDENTITY), 'shipstation');
       if (verdict.throttled) {
-        const reason = `too many failed attempts for this username from this address; try again in ${verdict.retryAfterSeconds} s`;
+        const reason = `too many failed attempts ${connection ? 'for this username ' : 'with unknown usernames '}from this address; try again in ${verdict.retryAfterSeconds} s`;
         return { ok: false, refusal: text(429, reason, {}, { 'Retry-After': String(verdict.retryAfterSeconds) }), connection: null };
       }
       return { ok: false, refusal: text(401, 'unknown username or wrong password'), connection: null };
