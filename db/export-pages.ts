@@ -3,7 +3,7 @@
  * fresh, and the order rows of one page of it.
  */
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, gt, gte, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, inArray, isNull, lt, lte, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client';
 import { connectionScope } from './connections';
 import { lockForExport, recordServedWindow } from './export-windows';
@@ -17,6 +17,15 @@ export interface SnapshotPage {
   pageIds: string[];
   reused: boolean;
 }
+
+/**
+ * The most snapshots one connection keeps: ShipStation asks for one window per poll, and each
+ * snapshot holds a whole window's ids, so a caller asking for many distinct windows must not make
+ * the database hold them all. Beyond it the oldest go: a snapshot is a cache of the walk over one
+ * window's pages (a window asked for again is read afresh), never the only record of anything; a
+ * window itself is never cut short.
+ */
+export const MAX_SNAPSHOTS_PER_CONNECTION = 16;
 
 /**
  * The ids of one page of a snapshot, read inside the database: a page costs the same however many
@@ -53,11 +62,9 @@ export async function exportSnapshotPage(
   // A purged order (db/retention.ts) is never served again: its addresses are gone, and
   // ShipStation has had it, closed, long ago.
   const inWindow = and(connectionScope(connection), gte(orders.lastModified, start), lte(orders.lastModified, end), isNull(orders.personalDataPurgedAt));
-  // A dry run (ops' connection test) shows what ShipStation would get and records nothing.
-  if (options.dryRun) {
-    const rows = await db.select({ orderId: orders.orderId }).from(orders).where(inWindow).orderBy(orders.lastModified, orders.orderId);
-    return { id: 'dry-run', total: rows.length, pageIds: rows.slice(page.offset, page.offset + page.limit).map((r) => r.orderId), reused: false };
-  }
+  // A dry run (ops' connection test, a HEAD) pages the window as a snapshot would, in the database,
+  // and records nothing.
+  if (options.dryRun) return dryRunPage(db, inWindow!, page);
   const freshAfter = new Date(Date.now() - options.ttlMs).toISOString();
   const [reusable] = await db
     .select({ id: exportSnapshots.id, ...slice })
@@ -75,9 +82,31 @@ export async function exportSnapshotPage(
     // A window reaching far into the future (a wrong clock) must not push every later stamp there.
     const servedUntil = new Date(Math.min(window.end.getTime(), Date.now() + options.maxClockSkewMs)).toISOString();
     await recordServedWindow(tx, connection.merchantId, servedUntil);
-    await tx.delete(exportSnapshots).where(and(eq(exportSnapshots.connectionId, connection.id), lt(exportSnapshots.createdAt, freshAfter)));
+    await dropStaleSnapshots(tx, connection.id, freshAfter);
     return { id, total: taken!.total, pageIds: taken!.pageIds, reused: false };
   });
+}
+
+/** The connection's snapshots past the TTL, and beyond the newest MAX_SNAPSHOTS_PER_CONNECTION. */
+async function dropStaleSnapshots(tx: Pick<Db, 'select' | 'delete'>, connectionId: string, freshAfter: string) {
+  const newest = tx
+    .select({ id: exportSnapshots.id })
+    .from(exportSnapshots)
+    .where(eq(exportSnapshots.connectionId, connectionId))
+    .orderBy(desc(exportSnapshots.createdAt), desc(exportSnapshots.id))
+    .limit(MAX_SNAPSHOTS_PER_CONNECTION);
+  await tx
+    .delete(exportSnapshots)
+    .where(and(eq(exportSnapshots.connectionId, connectionId), or(lt(exportSnapshots.createdAt, freshAfter), notInArray(exportSnapshots.id, newest))));
+}
+
+/** One page of a window, counted and sliced by the database in the snapshot's order; nothing kept. */
+async function dryRunPage(db: Db, inWindow: SQL, page: { offset: number; limit: number }): Promise<SnapshotPage> {
+  const [counted, rows] = await Promise.all([
+    db.select({ total: sql<number>`count(*)`.mapWith(Number) }).from(orders).where(inWindow),
+    db.select({ orderId: orders.orderId }).from(orders).where(inWindow).orderBy(orders.lastModified, orders.orderId).offset(page.offset).limit(page.limit),
+  ]);
+  return { id: 'dry-run', total: counted[0]?.total ?? 0, pageIds: rows.map((r) => r.orderId), reused: false };
 }
 
 /**

@@ -63,10 +63,11 @@ export function shipstationRoutes(services: RouteServices) {
   async function answer(c: Context, params: URLSearchParams, action: string, started: number) {
     const caller = await login(c, params);
     if (!caller.ok) return respond(c, { connection: caller.connection, action, outcome: caller.refusal, started });
-    const dryRun = action === 'export' && isDryRun(c);
+    // HEAD asks what a GET would answer: a dry run, so it moves no snapshot and marks nothing.
+    const dryRun = action === 'export' && (isDryRun(c) || c.req.method === 'HEAD');
     let outcome: Outcome;
     try {
-      outcome = await dispatch(c, caller.connection, params, action, started);
+      outcome = await dispatch(c, caller.connection, params, action, started, dryRun);
     } catch (error) {
       outcome = failure(error, logger);
     }
@@ -75,11 +76,11 @@ export function shipstationRoutes(services: RouteServices) {
   }
 
   /** The action asked for, if the method fits it. */
-  async function dispatch(c: Context, connection: ConnectionRow, params: URLSearchParams, action: string, started: number): Promise<Outcome> {
+  async function dispatch(c: Context, connection: ConnectionRow, params: URLSearchParams, action: string, started: number, dryRun: boolean): Promise<Outcome> {
     const method = c.req.method;
     if (action === 'export') {
       if (method !== 'GET' && method !== 'HEAD') return text(405, 'export is a GET request', {}, { Allow: 'GET' });
-      return serveExport(services, connection, params, isDryRun(c));
+      return serveExport(services, connection, params, dryRun);
     }
     if (action === 'shipnotify') {
       if (method !== 'POST' && method !== 'GET') return text(405, 'shipnotify is a POST request', {}, { Allow: 'POST, GET' });
