@@ -159,6 +159,13 @@ describe('docker-compose.yml', () => {
     expect(environmentOf('api').DATABASE_URL).toContain(`/${services.postgresql!.environment!.POSTGRES_DB}`);
   });
 
+  it('publishes Temporal gRPC and the Web UI on the loopback interface only (neither authenticates)', () => {
+    expect(services.temporal!.ports).toEqual(['127.0.0.1:7233:7233']);
+    expect(services['temporal-ui']!.ports).toEqual(['127.0.0.1:8080:8080']);
+    const published = Object.entries(services).flatMap(([name, service]) => (service.ports ?? []).map((port) => [name, port]));
+    expect(published.filter(([, port]) => !port!.startsWith('127.0.0.1:')).map(([name]) => name), 'only the API faces the network').toEqual(['api']);
+  });
+
   it('publishes and probes the ports the config sets, and lets shutdown finish before Docker kills', () => {
     const api = loadConfig(environmentOf('api'));
     expect(services.api!.ports).toEqual([`${api.port}:${api.port}`]);
