@@ -585,10 +585,19 @@ describe.concurrent('order workflow with stand-in activities', () => {
         applied = await waitFor(`fact ${sent} in the state`, () => b.state(order), (s) => s.flags.at(-1)?.detail === `reason ${sent}`, 5_000).then(() => true, () => false);
       }
       const missing = async () => {
-        const applied = new Set((await b.state(order)).flags.map((f) => f.detail));
+        const state = await b.state(order).catch((error: unknown) => {
+          // Under a loaded machine a timer can fire just as the worker cancels it, which the SDK's core
+          // fails the workflow task over (temporalio/sdk-rust#680); the server retries that task (after
+          // its timeout) and the retry applies the history as it is. Not a loss: look again.
+          if (/Workflow Task in failed state/.test(String(error))) return null;
+          throw error;
+        });
+        if (!state) return ['(the workflow task is being retried)'];
+        const applied = new Set(state.flags.map((f) => f.detail));
         return reasons(sent).filter((reason) => !applied.has(reason));
       };
-      await expect.poll(missing, { ...POLL, message: `facts lost while the order continued as new (of ${sent} sent)` }).toEqual([]);
+      // Long enough for a failed workflow task's retry (its 10 s timeout, then the retry's own work).
+      await expect.poll(missing, { timeout: 60_000, interval: 250, message: `facts lost while the order continued as new (of ${sent} sent)` }).toEqual([]);
       await expectCarriedAcrossRuns(expect, b, order, firstRunId, sent);
     });
   });
