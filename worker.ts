@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { openDatabase, type Db } from './db/client';
-import { loadConfigOrExit, type Config } from './runtime/config';
+import { loadConfigOrExit, type Config, type WebhookSettings } from './runtime/config';
 import { createOrderServices } from './runtime/order-services';
 import type { OrderGateway } from './temporal/order-gateway';
 import { ensureMaintenanceSchedule } from './temporal/schedules';
@@ -61,6 +61,8 @@ export interface OrderWorkerOptions {
   shutdownGraceMs?: number;
   /** Workflows kept in memory between messages; evicted ones are replayed from history when needed. */
   maxCachedWorkflows?: number;
+  /** Where confirmation webhooks may go (WEBHOOK_ALLOW_PRIVATE_NETWORKS); default: public addresses only. */
+  webhooks?: Pick<WebhookSettings, 'allowPrivateNetworks'>;
 }
 
 export function createOrderWorker(options: OrderWorkerOptions): Promise<Worker> {
@@ -71,7 +73,7 @@ export function createOrderWorker(options: OrderWorkerOptions): Promise<Worker> 
     ...(options.workflowBundlePath
       ? { workflowBundle: { codePath: options.workflowBundlePath } }
       : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: WORKFLOW_BUNDLE_OPTIONS.preloadModules } }),
-    activities: createActivities(options.db, options.gateway ?? null),
+    activities: createActivities(options.db, options.gateway ?? null, options.webhooks),
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
     ...(options.maxCachedWorkflows !== undefined && { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
@@ -120,6 +122,7 @@ async function main() {
       workflowBundlePath: existsSync(PREBUILT_WORKFLOW_BUNDLE) ? PREBUILT_WORKFLOW_BUNDLE : undefined,
       shutdownGraceMs: config.shutdownGraceMs,
       maxCachedWorkflows: config.workerCachedWorkflows,
+      webhooks: config.webhooks,
     });
     logger.info(
       { taskQueue: config.temporal.taskQueue, database: database.location, metricsPort: config.workerMetricsPort || null },

@@ -1,14 +1,23 @@
 /**
  * Delivering a shipment confirmation to the order source. Pickup mode needs nothing from us (the
  * source reads GET /api/shipments and acks); push mode posts the same payload to the source's
- * webhook, signed, with one idempotency key per shipment however often it is retried.
+ * webhook, signed the Standard Webhooks way (runtime/webhook-signing.ts) with one message id per
+ * shipment however often it is retried, and only to an address the network policy allows
+ * (runtime/webhook-post.ts: no redirects, no internal addresses, a bounded read of the answer).
  */
-import { createHmac } from 'node:crypto';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Db } from '../db/client';
 import { confirmationTargetFor, findConfirmationByKey } from '../db/confirmations';
+import type { ConfirmationTargetRow } from '../db/schema';
+import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../runtime/config';
+import { webhookUrlWarning, type NetworkPolicy } from '../runtime/webhook-address';
+import { postWebhook, WebhookAddressRefused, type WebhookAnswer } from '../runtime/webhook-post';
+import { signatureHeaders, type SigningSecrets } from '../runtime/webhook-signing';
 
 export const CONFIRMATION_REJECTED = 'ConfirmationRejected';
+
+/** One attempt's limit; also cancelled when the worker's shutdown grace runs out or the workflow cancels it. */
+const ATTEMPT_TIMEOUT_MS = 15_000;
 
 export interface DeliveryInput {
   orderId: string;
@@ -17,9 +26,20 @@ export interface DeliveryInput {
   shipmentKey: string;
 }
 
-export type DeliveryResult = { mode: 'pickup' } | { mode: 'push'; status: number };
+/** `warning`: delivered, but to a target that would not be accepted as new (plain http); also in the worker's log. */
+export type DeliveryResult = { mode: 'pickup' } | { mode: 'push'; status: number; warning?: string };
 export type ConfirmationMode = DeliveryResult['mode'];
-type DeliveryTarget = { mode: 'pickup' } | { mode: 'push'; webhookUrl: string; signingSecret: string };
+type DeliveryTarget = { mode: 'pickup' } | { mode: 'push'; webhookUrl: string; secrets: SigningSecrets };
+
+/** The secrets that sign now: the current one, and the previous one while its grace lasts. */
+export function signingSecretsOf(target: ConfirmationTargetRow & { signingSecret: string }, now = Date.now()): SigningSecrets {
+  const previousValid = target.previousSigningSecret !== null && target.previousSecretExpiresAt !== null && Date.parse(target.previousSecretExpiresAt) > now;
+  return {
+    current: target.signingSecret,
+    previous: previousValid ? target.previousSigningSecret : null,
+    legacyKey: target.legacySignatureKey ?? target.signingSecret,
+  };
+}
 
 /**
  * How an order source takes confirmations right now (its target may change at any time): pushed to
@@ -29,11 +49,8 @@ type DeliveryTarget = { mode: 'pickup' } | { mode: 'push'; webhookUrl: string; s
 export async function deliveryTargetFor(db: Db, merchantId: string, source: string | null): Promise<DeliveryTarget> {
   const target = await confirmationTargetFor(db, merchantId, source);
   if (target?.mode !== 'push' || !target.webhookUrl || !target.signingSecret) return { mode: 'pickup' };
-  return { mode: 'push', webhookUrl: target.webhookUrl, signingSecret: target.signingSecret };
+  return { mode: 'push', webhookUrl: target.webhookUrl, secrets: signingSecretsOf({ ...target, signingSecret: target.signingSecret }) };
 }
-
-/** The signature header's value: HMAC-SHA256 of the raw body with the target's secret, hex. */
-export const signConfirmation = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 /**
  * Counts webhook deliveries on the worker's Prometheus endpoint (with the SDK's own metrics):
@@ -46,11 +63,11 @@ function countDelivery(outcome: 'delivered' | 'rejected' | 'failed') {
     .add(1, { via: 'push', outcome });
 }
 
-export function createConfirmationActivities(db: Db) {
+export function createConfirmationActivities(db: Db, webhooks: Pick<WebhookSettings, 'allowPrivateNetworks'> = DEFAULT_WEBHOOK_SETTINGS) {
   return {
     async deliverConfirmation(input: DeliveryInput): Promise<DeliveryResult> {
       try {
-        const result = await pushConfirmation(db, input);
+        const result = await pushConfirmation(db, input, webhooks);
         if (result.mode === 'push') countDelivery('delivered');
         return result;
       } catch (error) {
@@ -61,38 +78,53 @@ export function createConfirmationActivities(db: Db) {
   };
 }
 
-async function pushConfirmation(db: Db, input: DeliveryInput): Promise<DeliveryResult> {
+const rejected = (message: string) => ApplicationFailure.create({ type: CONFIRMATION_REJECTED, message, nonRetryable: true });
+
+/** Whitespace folded, cut short: a receiver's answer goes into stuck details and logs. */
+const excerptOf = (text: string) => text.slice(0, 200).replace(/\s+/g, ' ').trim();
+
+async function pushConfirmation(db: Db, input: DeliveryInput, policy: NetworkPolicy): Promise<DeliveryResult> {
   const target = await deliveryTargetFor(db, input.merchantId, input.source);
   if (target.mode === 'pickup') return target;
   const confirmation = await findConfirmationByKey(db, input.orderId, input.shipmentKey);
   // The workflow delivers only after projecting; a miss is a read-model hiccup worth retrying.
   if (!confirmation) throw new Error(`shipment ${input.shipmentKey} of order ${input.orderId} is not in the read model yet`);
   const body = JSON.stringify({ type: 'shipment.confirmation', confirmation: { ...confirmation, acked: undefined } });
-  let response: Response;
+  // One id per shipment on every attempt: receivers dedupe on it (webhook-id and Idempotency-Key alike).
+  const messageId = `shipment-${confirmation.id}`;
+  const warning = webhookUrlWarning(target.webhookUrl);
+  if (warning) log.warn('confirmation webhook target uses plain http', { merchantId: input.merchantId, source: input.source, webhookUrl: target.webhookUrl, warning });
+  let answer: WebhookAnswer;
   try {
-    response = await fetch(target.webhookUrl, {
-      method: 'POST',
+    answer = await postWebhook({
+      url: target.webhookUrl,
       headers: {
         'Content-Type': 'application/json',
-        'Idempotency-Key': `shipment-${confirmation.id}`,
-        'X-Signature': signConfirmation(target.signingSecret, body),
+        'Idempotency-Key': messageId,
+        ...signatureHeaders(target.secrets, { id: messageId, timestamp: Math.floor(Date.now() / 1000), body }),
       },
       body,
-      // Also cancelled when the worker's shutdown grace runs out or the workflow cancels the attempt.
-      signal: AbortSignal.any([AbortSignal.timeout(15_000), Context.current().cancellationSignal]),
+      policy,
+      signal: AbortSignal.any([AbortSignal.timeout(ATTEMPT_TIMEOUT_MS), Context.current().cancellationSignal]),
     });
   } catch (error) {
+    // The address will not become acceptable by retrying: stuck until the target (or its DNS) changes and ops retry.
+    if (error instanceof WebhookAddressRefused) throw rejected(`webhook address refused: ${error.message}`);
     throw new Error(`webhook ${target.webhookUrl} unreachable: ${(error as Error).message}`);
   }
-  const excerpt = (await response.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
-  if (response.ok) return { mode: 'push', status: response.status };
-  // A refusal the receiver means (bad request, forbidden...) will not change by retrying.
-  if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
-    throw ApplicationFailure.create({
-      type: CONFIRMATION_REJECTED,
-      message: `confirmation rejected: ${response.status} ${excerpt}`.trim(),
-      nonRetryable: true,
-    });
+  return outcomeOf(answer, warning);
+}
+
+/** What an answer means: delivered, refused for good (a 3xx or a 4xx the receiver means), or worth retrying. */
+function outcomeOf(answer: WebhookAnswer, warning: string | null): DeliveryResult {
+  const { status } = answer;
+  const excerpt = excerptOf(answer.excerpt);
+  if (status >= 200 && status < 300) return { mode: 'push', status, ...(warning ? { warning } : {}) };
+  // Redirects are not followed (a receiver could send us anywhere): the target must be changed.
+  if (status >= 300 && status < 400) {
+    throw rejected(`confirmation rejected: ${status} redirect not followed${answer.location ? ` (to ${answer.location.slice(0, 200)})` : ''}`);
   }
-  throw new Error(`webhook answered ${response.status} ${excerpt}`.trim());
+  // A refusal the receiver means (bad request, forbidden...) will not change by retrying.
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) throw rejected(`confirmation rejected: ${status} ${excerpt}`.trim());
+  throw new Error(`webhook answered ${status} ${excerpt}`.trim());
 }

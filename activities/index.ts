@@ -15,14 +15,16 @@ import { findMerchant } from '../db/merchants';
 import { purgePersonalData } from '../db/retention';
 import { undeliveredShipments, type DeadlineOverrides } from '../domain/lifecycle';
 import type { OrderState } from '../domain/order';
+import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../runtime/config';
 
 /**
  * `gateway` is needed by the activities that send requests to order workflows (bulk retry): a
- * request goes after the order's pending facts, as from the API.
+ * request goes after the order's pending facts, as from the API. `webhooks` says where confirmation
+ * webhooks may go (default: public addresses only).
  */
-export function createActivities(db: Db, gateway: OrderGateway | null = null) {
+export function createActivities(db: Db, gateway: OrderGateway | null = null, webhooks: Pick<WebhookSettings, 'allowPrivateNetworks'> = DEFAULT_WEBHOOK_SETTINGS) {
   return {
-    ...createConfirmationActivities(db),
+    ...createConfirmationActivities(db, webhooks),
     ...createBulkRetryActivities(db, gateway),
     /**
      * Writes one version of an order to the read model; returns the LastModified the database stamped

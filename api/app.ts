@@ -10,7 +10,7 @@ import { matchedRoutes } from 'hono/route';
 import type { Db } from '../db/client';
 import { factBacklog } from '../db/order-facts';
 import type { SecretDigest } from '../db/secret-digest';
-import type { Config } from '../runtime/config';
+import { DEFAULT_WEBHOOK_SETTINGS, type Config, type WebhookSettings } from '../runtime/config';
 import type { OrderServices } from '../runtime/order-services';
 import { runWithLogContext } from '../runtime/log-context';
 import type { Logger } from '../runtime/logger';
@@ -50,6 +50,8 @@ export interface AppDeps {
   shipstation: Config['shipstation'];
   /** CONSOLE_SESSION_TTL / SHIPSTATION_POLL_WARNING; default DEFAULT_CONSOLE_SETTINGS. */
   console?: ConsoleSettings;
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS / WEBHOOK_SECRET_GRACE; default DEFAULT_WEBHOOK_SETTINGS (public https only). */
+  webhooks?: WebhookSettings;
   temporalSettings: TemporalSettings;
   logger: Logger;
   /** Shared with the server so /metrics shows process metrics; each app gets its own otherwise. */
@@ -101,6 +103,7 @@ function routeServices(deps: AppDeps): RouteServices {
     temporalSettings: deps.temporalSettings,
     shipstation: deps.shipstation,
     console: deps.console ?? DEFAULT_CONSOLE_SETTINGS,
+    webhooks: deps.webhooks ?? DEFAULT_WEBHOOK_SETTINGS,
     metrics,
     logger,
     stopping: deps.stopping ?? (() => false),

@@ -52,6 +52,7 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
     trustProxyHops: config.trustProxyHops,
     shipstation: config.shipstation,
     console: config.console,
+    webhooks: config.webhooks,
     temporalSettings: { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, uiUrl: config.temporal.uiUrl },
     logger,
     metrics,

@@ -3,7 +3,7 @@
  * takes what it needs and applies its own authentication, which reads the AuthDeps part.
  */
 import type { Client } from '@temporalio/client';
-import type { Config } from '../runtime/config';
+import type { Config, WebhookSettings } from '../runtime/config';
 import type { FactRelay } from '../runtime/fact-relay';
 import type { Logger } from '../runtime/logger';
 import type { AuthDeps } from './auth';
@@ -32,6 +32,8 @@ export interface RouteServices extends AuthDeps {
   shipstation: Config['shipstation'];
   /** The ops console's session lifetime and polling warning. */
   console: ConsoleSettings;
+  /** Which webhook targets may be configured, and how long a rotated-away signing secret keeps signing. */
+  webhooks: WebhookSettings;
   metrics: ApiMetrics;
   logger: Logger;
   /** True once the server is stopping: /readyz then answers 503 so load balancers move on. */

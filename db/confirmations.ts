@@ -2,9 +2,9 @@
  * Detailed shipment confirmations for order sources: the one payload both delivery modes send
  * (pickup lists it, push posts it), and the per-merchant (optionally per-source) delivery target.
  */
-import { randomBytes } from 'node:crypto';
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from './client';
+import { newSigningSecret } from '../runtime/webhook-signing';
 import { packageFacts, toIso } from './orders';
 import { confirmationTargets, orderLines, orders, shipments, type ConfirmationTargetRow } from './schema';
 
@@ -103,8 +103,6 @@ export async function findConfirmationByKey(db: Db, orderId: string, shipmentKey
   return row ? (await toConfirmations(db, [row]))[0]! : null;
 }
 
-export const newSigningSecret = () => `whsec_${randomBytes(24).toString('base64url')}`;
-
 /** The target for an order: its source's own, else the merchant's default, else pickup. */
 export async function confirmationTargetFor(db: Db, merchantId: string, source: string | null): Promise<ConfirmationTargetRow | null> {
   const rows = await db
@@ -145,13 +143,28 @@ export async function setConfirmationTarget(
   return { target: target!, newSecret };
 }
 
-export async function rotateSigningSecret(db: Db, merchantId: string, source: string | null): Promise<string | null> {
+/**
+ * A new secret for a target; the one it replaces keeps signing beside it for `graceMs` (0: stops at
+ * once), so a receiver can switch to the new one without refusing deliveries meanwhile. A second
+ * rotation within the grace drops the oldest: only one previous secret is kept.
+ */
+export async function rotateSigningSecret(db: Db, merchantId: string, source: string | null, graceMs: number): Promise<{ secret: string; previousValidUntil: string | null } | null> {
   const secret = newSigningSecret();
+  const graceEnds = new Date(Date.now() + graceMs).toISOString();
   const updated = await db
     .update(confirmationTargets)
-    .set({ signingSecret: secret, secretRotatedAt: sql`now()`, updatedAt: sql`now()` })
+    .set({
+      // In an UPDATE the column still holds the value before it: the secret being replaced.
+      previousSigningSecret: sql`${confirmationTargets.signingSecret}`,
+      previousSecretExpiresAt: sql`case when ${confirmationTargets.signingSecret} is null then null else ${graceEnds}::timestamptz end`,
+      signingSecret: secret,
+      legacySignatureKey: null,
+      secretRotatedAt: sql`now()`,
+      updatedAt: sql`now()`,
+    })
     .where(and(eq(confirmationTargets.merchantId, merchantId), eq(confirmationTargets.source, source ?? '')))
-    .returning({ merchantId: confirmationTargets.merchantId });
-  return updated.length ? secret : null;
+    .returning({ previousSecretExpiresAt: confirmationTargets.previousSecretExpiresAt });
+  if (!updated.length) return null;
+  const until = updated[0]!.previousSecretExpiresAt;
+  return { secret, previousValidUntil: until && graceMs > 0 ? toIso(until) : null };
 }
-

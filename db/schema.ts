@@ -329,10 +329,19 @@ export const confirmationTargets = pgTable(
     mode: text('mode').$type<'pickup' | 'push'>().notNull(),
     webhookUrl: text('webhook_url'),
     /**
-     * HMAC-SHA256 key for the signature header. Kept in clear, unlike API keys and passwords: the
+     * The webhook signing secret: `whsec_` + base64 of the HMAC-SHA256 key (Standard Webhooks). Kept in clear, unlike API keys and passwords: the
      * service must have it to sign every delivery, and a digest cannot sign.
      */
     signingSecret: text('signing_secret'),
+    /**
+     * The secret exactly as issued when it predates the Standard Webhooks encoding (base64url): the
+     * deprecated X-Signature header is keyed with that string, so receivers checking it keep working.
+     * Null for secrets issued since (X-Signature then uses signing_secret as issued).
+     */
+    legacySignatureKey: text('legacy_signature_key'),
+    /** The secret before the last rotation: it keeps signing beside the new one until `previousSecretExpiresAt`. */
+    previousSigningSecret: text('previous_signing_secret'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, mode: 'string' }),
     secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true, mode: 'string' }),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
   },

@@ -67,9 +67,21 @@ export interface Config {
   };
   /** The ops console at /ops. */
   console: { sessionTtlMs: number; pollWarningMs: number };
+  webhooks: WebhookSettings;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   orders: OrderSettings;
 }
+
+/** Where confirmation webhooks may go, and how long a rotated-away signing secret keeps signing. */
+export interface WebhookSettings {
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: loopback, private, link-local, unique-local and CGNAT targets, and new plain-http ones. */
+  allowPrivateNetworks: boolean;
+  /** WEBHOOK_SECRET_GRACE: after a rotation the previous secret signs beside the new one this long. */
+  secretGraceMs: number;
+}
+
+/** Safe without configuration: public https receivers only, a day to switch secrets. */
+export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = { allowPrivateNetworks: false, secretGraceMs: 86_400_000 };
 
 /** TLS material read from the files the variables name, so a bad path fails at start-up. */
 export interface TemporalTls {
@@ -119,6 +131,8 @@ export const CONFIG_VARIABLES = [
   'SHIPNOTIFY_MAX_BYTES',
   'CONSOLE_SESSION_TTL',
   'SHIPSTATION_POLL_WARNING',
+  'WEBHOOK_ALLOW_PRIVATE_NETWORKS',
+  'WEBHOOK_SECRET_GRACE',
   'LOG_LEVEL',
   'DEADLINE_AWAIT_PAYMENT',
   'DEADLINE_PENDING_EXPORT',
@@ -150,6 +164,13 @@ export function loadConfig(env: Env = process.env): Config {
     // Temporal timers take at most about 100 years; ten is plenty for any order deadline.
     if (ms === null || ms <= 0 || ms > max.ms) fail(name, value, `a duration such as 500ms, 30s, 15m, 4h or 7d, at most ${max.text}`);
     return ms!;
+  };
+
+  const flag = (name: (typeof CONFIG_VARIABLES)[number], fallback: boolean) => {
+    const value = read(name);
+    if (value === undefined) return fallback;
+    if (value !== 'true' && value !== 'false') fail(name, value, 'true or false');
+    return value === 'true';
   };
 
   const adminToken = read('ADMIN_TOKEN') ?? null;
@@ -226,6 +247,10 @@ export function loadConfig(env: Env = process.env): Config {
     console: {
       sessionTtlMs: duration('CONSOLE_SESSION_TTL', '8h', { ms: 7 * 86_400_000, text: '7d' }),
       pollWarningMs: duration('SHIPSTATION_POLL_WARNING', '2h'),
+    },
+    webhooks: {
+      allowPrivateNetworks: flag('WEBHOOK_ALLOW_PRIVATE_NETWORKS', DEFAULT_WEBHOOK_SETTINGS.allowPrivateNetworks),
+      secretGraceMs: duration('WEBHOOK_SECRET_GRACE', '24h', { ms: 30 * 86_400_000, text: '30d' }),
     },
     logLevel: logLevel as Config['logLevel'],
     orders: {

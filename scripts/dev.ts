@@ -37,6 +37,8 @@ async function main() {
   if (!process.env.SECRET_DIGEST_KEY?.trim()) {
     process.env.SECRET_DIGEST_KEY = keptSecret(path.join(dataDir, SECRET_DIGEST_KEY_FILE), () => randomBytes(32).toString('hex'));
   }
+  // Receivers during development run on this machine or the local network: allow them, unless set.
+  if (!process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS?.trim()) process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS = 'true';
   const config = loadConfigOrExit();
   const secretDigest = new SecretDigest(resolveSecretDigestKey(config));
   const logger = createLogger(config.logLevel, 'dev');
@@ -109,7 +111,7 @@ async function main() {
     const connection = await connectWorker(temporalTarget);
     cleanups.push(() => connection.close());
     const { gateway } = createOrderServices(database.db, temporal, { taskQueue: config.temporal.taskQueue, orders: config.orders, requestTimeoutMs: config.requestTimeoutMs, relay: { logger } });
-    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db, gateway, maxCachedWorkflows: config.workerCachedWorkflows, shutdownGraceMs: config.shutdownGraceMs });
+    const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db: database.db, gateway, maxCachedWorkflows: config.workerCachedWorkflows, shutdownGraceMs: config.shutdownGraceMs, webhooks: config.webhooks });
     const workerRun = worker.run();
     cleanups.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();

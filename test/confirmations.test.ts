@@ -232,7 +232,10 @@ describe('confirmations with long deadlines', () => {
       const hook = await receiver((_, attempt) => (attempt <= 2 ? { status: 503, body: 'busy, try later' } : { status: 200, body: 'ok' }));
       const secret = await pushTo(app, merchant.id, hook);
       const targets = await call(app, 'GET', `/api/admin/merchants/${merchant.id}/confirmation-targets`, { token: ADMIN_TOKEN });
-      expect(targets.body.targets).toEqual([{ source: null, mode: 'push', webhookUrl: hook.url, secretRotatedAt: expect.any(String), updatedAt: expect.any(String) }]);
+      // The receiver is plain http on 127.0.0.1 (allowed in tests as in make dev), which the view warns about.
+      expect(targets.body.targets).toEqual([
+        { source: null, mode: 'push', webhookUrl: hook.url, secretRotatedAt: expect.any(String), warning: expect.stringMatching(/^plain http/), updatedAt: expect.any(String) },
+      ]);
       expect(JSON.stringify(targets.body)).not.toContain(secret);
 
       const ref = await shippedOrder(stack, merchant.id);
@@ -364,7 +367,8 @@ describe('confirmations with long deadlines', () => {
       await untilState(stack, shopify, (s) => s.status === 'confirmed');
     });
 
-    it('a rotated secret signs later deliveries; the old one no longer does', async () => {
+    // The old one keeps signing webhook-signature beside the new one for a grace (test/webhook-delivery.test.ts); X-Signature switches at once.
+    it('a rotated secret signs later deliveries; the old one no longer signs X-Signature', async () => {
       const merchant = await stack.newMerchant('rot');
       const hook = await receiver();
       const oldSecret = await pushTo(app, merchant.id, hook);
@@ -422,6 +426,9 @@ describe('confirmations with long deadlines', () => {
 
       const bad = await call(app, 'PUT', `/api/admin/merchants/${merchant.id}/deadlines`, { token: ADMIN_TOKEN, json: { pendingExport: 'soon' } });
       expect(bad.status).toBe(400);
+      // Capped like the environment's: a timer past it would be refused by Temporal, failing every new order.
+      const tooLong = await call(app, 'PUT', `/api/admin/merchants/${merchant.id}/deadlines`, { token: ADMIN_TOKEN, json: { awaitPayment: '3651d' } });
+      expect(tooLong).toMatchObject({ status: 400, body: { message: 'awaitPayment: a duration such as 30m, 4h or 3d, at most 3650d' } });
       expect((await call(app, 'PUT', `/api/admin/merchants/no-such-merchant/deadlines`, { token: ADMIN_TOKEN, json: { pendingExport: '1s' } })).status).toBe(404);
       const set = await call(app, 'PUT', `/api/admin/merchants/${merchant.id}/deadlines`, { token: ADMIN_TOKEN, json: { pendingExport: '1s' } });
       expect(set.status, JSON.stringify(set.body)).toBe(200);

@@ -22,7 +22,7 @@ import { call, type Requester } from './support/api';
 import { DATABASE_KINDS } from './support/database';
 import { runOpsCaptured } from './support/ops';
 import { createOrder, eventually, orderPayload } from './support/orders';
-import { startTestStack, type TestStack } from './support/stack';
+import { startTestStack, testWebhookSettings, type TestStack } from './support/stack';
 import { startTcpGate } from './support/tcp-gate';
 
 const ADMIN = 'fact-relay-admin-token-0123456789';
@@ -99,7 +99,7 @@ describe.each(DATABASE_KINDS)('fact relay on %s', (kind) => {
     const [beside] = await eventually(() => factsOf([healthy.ref.orderId]), (facts) => facts[0]!.state === 'delivered');
     expect(beside!.state, "another order's fact is not held up").toBe('delivered');
 
-    const config = loadConfig({ PORT: String(await freePort()), HOST: '127.0.0.1', ADMIN_TOKEN: ADMIN, TEMPORAL_TASK_QUEUE: stack.taskQueue, LOG_LEVEL: 'silent' });
+    const config = loadConfig({ PORT: String(await freePort()), HOST: '127.0.0.1', ADMIN_TOKEN: ADMIN, TEMPORAL_TASK_QUEUE: stack.taskQueue, LOG_LEVEL: 'silent', WEBHOOK_ALLOW_PRIVATE_NETWORKS: testWebhookSettings().allowPrivateNetworks ? 'true' : 'false' });
     const server = await startApiServer({ config: { ...config, orders: stack.settings }, db: db(), temporal: stack.client, logger: silent, secretDigest: stack.secretDigest });
     const api: Requester = { request: (path, init) => fetch(new URL(path, server.url), init) };
     const saved = { API_URL: process.env.API_URL, ADMIN_TOKEN: process.env.ADMIN_TOKEN };

@@ -84,6 +84,8 @@ describe.runIf(DATABASE_KINDS.includes('postgres'))('production build (node dist
       TEMPORAL_NAMESPACE: inject('temporalNamespace'),
       TEMPORAL_TASK_QUEUE: taskQueue,
       SHUTDOWN_GRACE: '20s',
+      // The receiver listens on 127.0.0.1 over plain http.
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? 'true',
     };
     const apiPort = await freePort();
     const metricsPort = await freePort();

@@ -24,7 +24,7 @@ import { call, type Requester } from './support/api';
 import { openTestDatabase, type TestDatabase } from './support/database';
 import { orderPayload } from './support/orders';
 import { ShipStationSimulator } from './support/shipstation-simulator';
-import { uniqueId } from './support/stack';
+import { testWebhookSettings, uniqueId } from './support/stack';
 
 const ADMIN = 'admin-token-for-the-outage-suite';
 /** Far above what an answer takes (milliseconds), far below what waiting on a frozen server would. */
@@ -43,7 +43,7 @@ describe('Temporal frozen, then killed, then back', () => {
 
   async function startWorker() {
     const connection = await NativeConnection.connect({ address: server.address });
-    const current = await createOrderWorker({ connection, namespace: 'default', taskQueue, db: database.db, workflowBundlePath: inject('workflowBundlePath') });
+    const current = await createOrderWorker({ connection, namespace: 'default', taskQueue, db: database.db, workflowBundlePath: inject('workflowBundlePath'), webhooks: testWebhookSettings() });
     worker = { current, connection, run: current.run().catch(() => {}) };
   }
 
@@ -67,6 +67,7 @@ describe('Temporal frozen, then killed, then back', () => {
       PORT: String(await freePort()),
       HOST: '127.0.0.1',
       REQUEST_TIMEOUT: '5s',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: testWebhookSettings().allowPrivateNetworks ? 'true' : 'false',
     });
     const temporal = connectClientLazily(config.temporal);
     api = await startApiServer({ config, db: database.db, temporal, logger: pino({ level: 'silent' }), secretDigest: new SecretDigest(secretDigestKey) });

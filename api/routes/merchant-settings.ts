@@ -6,8 +6,9 @@ import { findMerchant, setMerchantDeadlines } from '../../db/merchants';
 import { toIso } from '../../db/orders';
 import type { ConfirmationTargetRow, MerchantRow } from '../../db/schema';
 import { parseDuration } from '../../domain/dates';
+import { webhookUrlProblem, webhookUrlWarning, type NetworkPolicy } from '../../runtime/webhook-address';
 import { requireAdmin } from '../auth';
-import { notFound } from '../errors';
+import { badRequest, notFound } from '../errors';
 import { text } from '../order-payload';
 import type { RouteServices } from '../services';
 import { errorResponses, json, newRouter } from './common';
@@ -21,6 +22,8 @@ const TargetSchema = z
     mode: z.enum(['pickup', 'push']),
     webhookUrl: z.string().nullable(),
     secretRotatedAt: z.string().nullable(),
+    previousSecretValidUntil: z.string().optional().openapi({ description: 'After a rotation: until when the previous secret still signs beside the new one' }),
+    warning: z.string().optional().openapi({ description: 'Set for a stored target that would not be accepted as new (plain http); it still works' }),
     updatedAt: z.string(),
   })
   .openapi('ConfirmationTarget');
@@ -58,17 +61,30 @@ export async function existingMerchant(db: Db, id: string): Promise<MerchantRow>
   return merchant;
 }
 
-/** Sets pickup or push for the merchant or one source; a new push target's signing secret comes back once. */
-export async function setTarget(db: Db, merchantId: string, body: z.infer<typeof TargetBody>) {
+/**
+ * Sets pickup or push for the merchant or one source; a new push target's signing secret comes back
+ * once. A webhook URL must pass the network policy (https, no internal literal address), except the
+ * one already stored for that target: it keeps working until changed.
+ */
+export async function setTarget(db: Db, merchantId: string, body: z.infer<typeof TargetBody>, policy: NetworkPolicy) {
   await existingMerchant(db, merchantId);
-  return setConfirmationTarget(db, { merchantId, source: body.source ?? null, mode: body.mode, webhookUrl: body.webhookUrl ?? null });
+  const source = body.source ?? null;
+  if (body.mode === 'push' && body.webhookUrl) {
+    const stored = (await listConfirmationTargets(db, merchantId)).find((t) => t.source === (source ?? ''));
+    const problem = stored?.webhookUrl === body.webhookUrl ? null : webhookUrlProblem(body.webhookUrl, policy);
+    if (problem) throw badRequest(`webhookUrl ${problem}`, [{ path: 'webhookUrl', message: problem }]);
+  }
+  return setConfirmationTarget(db, { merchantId, source, mode: body.mode, webhookUrl: body.webhookUrl ?? null });
 }
 
-/** A new signing secret (shown once) for the merchant's target of that source (null: its default). */
-export async function newSigningSecret(db: Db, merchantId: string, source: string | null): Promise<string> {
-  const secret = await rotateSigningSecret(db, merchantId, source);
-  if (!secret) throw notFound(`merchant ${merchantId} has no confirmation target for ${source === null ? 'all sources' : `source ${source}`}`);
-  return secret;
+/**
+ * A new signing secret (shown once) for the merchant's target of that source (null: its default);
+ * the previous one keeps signing beside it for the grace (WEBHOOK_SECRET_GRACE).
+ */
+export async function newSigningSecret(db: Db, merchantId: string, source: string | null, graceMs: number) {
+  const rotated = await rotateSigningSecret(db, merchantId, source, graceMs);
+  if (!rotated) throw notFound(`merchant ${merchantId} has no confirmation target for ${source === null ? 'all sources' : `source ${source}`}`);
+  return rotated;
 }
 
 /** Replaces the merchant's deadline overrides (unset keys: the service defaults). */
@@ -77,13 +93,25 @@ export async function setDeadlines(db: Db, merchantId: string, deadlines: z.infe
   await setMerchantDeadlines(db, merchantId, deadlines);
 }
 
-const view = (t: ConfirmationTargetRow) => ({
-  source: t.source === '' ? null : t.source,
-  mode: t.mode,
-  webhookUrl: t.webhookUrl,
-  secretRotatedAt: t.secretRotatedAt ? toIso(t.secretRotatedAt) : null,
-  updatedAt: toIso(t.updatedAt),
-});
+/** Until when a rotated-away secret still signs, while it does. */
+export function previousSecretValidUntil(t: ConfirmationTargetRow, now = Date.now()): string | null {
+  if (t.previousSigningSecret === null || t.previousSecretExpiresAt === null) return null;
+  return Date.parse(t.previousSecretExpiresAt) > now ? toIso(t.previousSecretExpiresAt) : null;
+}
+
+const view = (t: ConfirmationTargetRow) => {
+  const warning = t.mode === 'push' ? webhookUrlWarning(t.webhookUrl) : null;
+  const previousUntil = previousSecretValidUntil(t);
+  return {
+    source: t.source === '' ? null : t.source,
+    mode: t.mode,
+    webhookUrl: t.webhookUrl,
+    secretRotatedAt: t.secretRotatedAt ? toIso(t.secretRotatedAt) : null,
+    ...(previousUntil ? { previousSecretValidUntil: previousUntil } : {}),
+    ...(warning ? { warning } : {}),
+    updatedAt: toIso(t.updatedAt),
+  };
+};
 
 export function merchantSettingsRoutes(services: RouteServices) {
   const { db } = services;
@@ -110,7 +138,7 @@ export function merchantSettingsRoutes(services: RouteServices) {
       responses: { 200: json(TargetSchema.extend({ signingSecret: z.string().optional() }), 'Set'), ...errorResponses },
     }),
     async (c) => {
-      const { target, newSecret } = await setTarget(db, c.req.valid('param').id, c.req.valid('json'));
+      const { target, newSecret } = await setTarget(db, c.req.valid('param').id, c.req.valid('json'), services.webhooks);
       return c.json({ ...view(target), ...(newSecret ? { signingSecret: newSecret } : {}) }, 200);
     },
   );
@@ -120,13 +148,13 @@ export function merchantSettingsRoutes(services: RouteServices) {
       ...admin,
       method: 'post',
       path: '/merchants/{id}/confirmation-targets/rotate-secret',
-      summary: 'New webhook signing secret (shown once); the old one stops signing at once',
+      summary: 'New webhook signing secret (shown once); the old one keeps signing beside it until previousSecretValidUntil (WEBHOOK_SECRET_GRACE)',
       request: { params: MerchantParam, body: { content: { 'application/json': { schema: RotateSecretBody } }, required: true } },
-      responses: { 200: json(z.object({ signingSecret: z.string() }), 'New secret'), ...errorResponses },
+      responses: { 200: json(z.object({ signingSecret: z.string(), previousSecretValidUntil: z.string().nullable() }), 'New secret'), ...errorResponses },
     }),
     async (c) => {
-      const secret = await newSigningSecret(db, c.req.valid('param').id, c.req.valid('json').source ?? null);
-      return c.json({ signingSecret: secret }, 200);
+      const rotated = await newSigningSecret(db, c.req.valid('param').id, c.req.valid('json').source ?? null, services.webhooks.secretGraceMs);
+      return c.json({ signingSecret: rotated.secret, previousSecretValidUntil: rotated.previousValidUntil }, 200);
     },
   );
 

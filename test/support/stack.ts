@@ -17,7 +17,7 @@ import type { OrderFact } from '../../domain/facts';
 import { FactsPendingError, type FactRelay } from '../../runtime/fact-relay';
 import { SecretDigest } from '../../db/secret-digest';
 import type { OrderSettings } from '../../domain/lifecycle';
-import { loadConfig, type Config } from '../../runtime/config';
+import { loadConfig, type Config, type WebhookSettings } from '../../runtime/config';
 import type { Logger } from '../../runtime/logger';
 import { createOrderWorker } from '../../worker';
 import { openTestDatabase, type DatabaseKind, type TestDatabase } from './database';
@@ -28,6 +28,15 @@ export const LONG_SETTINGS: OrderSettings = {
   deadlines: { awaitPaymentMs: 30 * DAY, pendingExportMs: 30 * DAY, atWmsShipmentMs: 30 * DAY },
   terminalGraceMs: 30 * DAY,
 };
+
+/**
+ * Webhook settings for tests: receivers run on 127.0.0.1, so private networks are allowed (as by
+ * `make dev`) unless the environment sets WEBHOOK_ALLOW_PRIVATE_NETWORKS itself.
+ */
+export function testWebhookSettings(overrides: Partial<WebhookSettings> = {}): WebhookSettings {
+  const env = { WEBHOOK_ALLOW_PRIVATE_NETWORKS: process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS?.trim() || 'true', WEBHOOK_SECRET_GRACE: process.env.WEBHOOK_SECRET_GRACE };
+  return { ...loadConfig(env).webhooks, ...overrides };
+}
 
 export interface TestStack {
   database: TestDatabase;
@@ -61,6 +70,8 @@ export interface TestStack {
     shipstation?: Partial<Config['shipstation']>;
     authThrottle?: ThrottleSettings;
     trustProxyHops?: number;
+    /** Default: testWebhookSettings() (private networks allowed). */
+    webhooks?: Partial<WebhookSettings>;
     /** Default: silent. */
     logger?: Logger;
   }): ReturnType<typeof createApp>;
@@ -77,7 +88,9 @@ function quietSdkLogs() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
 }
 
-export async function startTestStack(options: { db?: DatabaseKind; settings?: Partial<OrderSettings>; requestTimeoutMs?: number } = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: { db?: DatabaseKind; settings?: Partial<OrderSettings>; requestTimeoutMs?: number; /** The worker's; default testWebhookSettings(). */ webhooks?: Partial<WebhookSettings> } = {},
+): Promise<TestStack> {
   quietSdkLogs();
   const database = await openTestDatabase(options.db ?? 'pglite');
   const address = inject('temporalAddress');
@@ -106,7 +119,7 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
     secretDigestKey,
     secretDigest,
     async startWorker() {
-      const worker = await createOrderWorker({ connection: nativeConnection, namespace, taskQueue, db: database.db, gateway, workflowBundlePath: inject('workflowBundlePath') });
+      const worker = await createOrderWorker({ connection: nativeConnection, namespace, taskQueue, db: database.db, gateway, workflowBundlePath: inject('workflowBundlePath'), webhooks: testWebhookSettings(options.webhooks) });
       stack.worker = worker;
       run = worker.run();
     },
@@ -146,6 +159,7 @@ export async function startTestStack(options: { db?: DatabaseKind; settings?: Pa
         ...(appOptions.trustProxyHops !== undefined ? { trustProxyHops: appOptions.trustProxyHops } : {}),
         shipstation: { ...loadConfig({}).shipstation, publicBaseUrl: 'http://connector.test', ...appOptions.shipstation },
         temporalSettings: { taskQueue, namespace, uiUrl: 'http://temporal-ui.test' },
+        webhooks: testWebhookSettings(appOptions.webhooks),
         logger: appOptions.logger ?? silent,
       });
     },

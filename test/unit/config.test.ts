@@ -55,6 +55,7 @@ describe('loadConfig defaults', () => {
         requestLogDays: 30,
         maxNoticeBytes: 262_144,
       },
+      webhooks: { allowPrivateNetworks: false, secretGraceMs: DAY },
       logLevel: 'info',
       orders: {
         deadlines: { awaitPaymentMs: 7 * DAY, pendingExportMs: 4 * HOUR, atWmsShipmentMs: 3 * DAY, confirmationMs: 3 * DAY },
@@ -120,6 +121,8 @@ describe('loadConfig with values', () => {
       AUTH_FAILURE_LIMIT: '25',
       AUTH_FAILURE_WINDOW: '1h',
       TRUST_PROXY_HOPS: '2',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      WEBHOOK_SECRET_GRACE: '2h',
     });
     expect(config).toEqual({
       port: 8080,
@@ -157,6 +160,7 @@ describe('loadConfig with values', () => {
         requestLogDays: 7,
         maxNoticeBytes: 65_536,
       },
+      webhooks: { allowPrivateNetworks: true, secretGraceMs: 2 * HOUR },
       logLevel: 'debug',
       orders: {
         deadlines: { awaitPaymentMs: 2 * DAY, pendingExportMs: 90 * 60_000, atWmsShipmentMs: 12 * HOUR, confirmationMs: 45 * 60_000 },
@@ -305,6 +309,10 @@ describe('loadConfig refuses wrong values, naming the variable', () => {
     ['AUTH_FAILURE_WINDOW', '15'],
     ['TRUST_PROXY_HOPS', '11'],
     ['TRUST_PROXY_HOPS', 'all'],
+    ['WEBHOOK_ALLOW_PRIVATE_NETWORKS', 'yes'],
+    ['WEBHOOK_ALLOW_PRIVATE_NETWORKS', 'TRUE'],
+    ['WEBHOOK_SECRET_GRACE', '31d'],
+    ['WEBHOOK_SECRET_GRACE', '0s'],
   ];
 
   it.each(wrong)('%s=%j throws a ConfigError naming the variable', (name, value) => {

@@ -12,8 +12,9 @@ import { listMerchants } from '../../../db/merchants';
 import { toIso } from '../../../db/orders';
 import type { ConfirmationTargetRow, MerchantRow } from '../../../db/schema';
 import type { DeadlineOverrides } from '../../../domain/lifecycle';
+import { webhookUrlWarning } from '../../../runtime/webhook-address';
 import { addMerchant, NewMerchant, newMerchantKey } from '../../routes/admin';
-import { DeadlinesBody, existingMerchant, newSigningSecret, RotateSecretBody, setDeadlines, setTarget, TargetBody } from '../../routes/merchant-settings';
+import { DeadlinesBody, existingMerchant, newSigningSecret, previousSecretValidUntil, RotateSecretBody, setDeadlines, setTarget, TargetBody } from '../../routes/merchant-settings';
 import type { RouteServices } from '../../services';
 import { act, actAndShow, formFields, validForm, type ConsoleContext } from '../actions';
 import { CONSOLE_PATH, type ConsoleEnv } from '../guard';
@@ -39,7 +40,10 @@ const TargetsText: FC<{ targets: ConfirmationTargetRow[] }> = ({ targets }) =>
   ) : (
     <ul>
       {targets.map((t) => (
-        <li>{`${sourceText(t)}: ${t.mode}${t.mode === 'push' && t.webhookUrl ? ` to ${t.webhookUrl}` : ''}`}</li>
+        <li>
+          {`${sourceText(t)}: ${t.mode}${t.mode === 'push' && t.webhookUrl ? ` to ${t.webhookUrl}` : ''}`}
+          {t.mode === 'push' && webhookUrlWarning(t.webhookUrl) ? <strong class="warning">{' (plain http)'}</strong> : ''}
+        </li>
       ))}
     </ul>
   );
@@ -99,6 +103,25 @@ const MerchantTable: FC<{ merchants: MerchantRow[]; targets: ConfirmationTargetR
   </table>
 );
 
+/** A stored push target that would be refused as new (plain http): it works, but ops should see it. */
+const TargetWarning: FC<{ target: ConfirmationTargetRow }> = ({ target }) => {
+  const warning = target.mode === 'push' ? webhookUrlWarning(target.webhookUrl) : null;
+  return warning ? <p class="warning" role="note">{`Warning: ${warning}`}</p> : <></>;
+};
+
+/** While a rotated-away secret still signs beside the new one. */
+const PreviousSecretNote: FC<{ target: ConfirmationTargetRow }> = ({ target }) => {
+  const until = previousSecretValidUntil(target);
+  return until ? (
+    <span class="muted">
+      {' · previous secret signs too until '}
+      <When at={until} />
+    </span>
+  ) : (
+    <></>
+  );
+};
+
 const TargetTable: FC<{ c: ConsoleContext; merchantId: string; targets: ConfirmationTargetRow[] }> = ({ c, merchantId, targets }) =>
   targets.length === 0 ? (
     <Empty>No target set: the order source picks confirmations up (GET /api/shipments).</Empty>
@@ -117,7 +140,10 @@ const TargetTable: FC<{ c: ConsoleContext; merchantId: string; targets: Confirma
           <tr>
             <td>{sourceText(t)}</td>
             <td>{t.mode}</td>
-            <td>{t.webhookUrl ?? ''}</td>
+            <td>
+              {t.webhookUrl ?? ''}
+              <TargetWarning target={t} />
+            </td>
             <td>
               {t.mode === 'push' ? (
                 <PostForm action={`${merchantPath(merchantId)}/rotate-secret`} session={c.get('session')} class="inline-form" label={`Rotate signing secret of ${sourceText(t)}`}>
@@ -125,6 +151,7 @@ const TargetTable: FC<{ c: ConsoleContext; merchantId: string; targets: Confirma
                   <span class="muted">
                     {'rotated '}
                     <When at={t.secretRotatedAt ? toIso(t.secretRotatedAt) : null} />
+                    <PreviousSecretNote target={t} />
                   </span>
                   <button type="submit" class="secondary">
                     Rotate signing secret
@@ -248,7 +275,7 @@ export function merchantPages(services: RouteServices) {
     const back = merchantPath(id);
     return actAndShow(c, services, back, async () => {
       const input = validForm(TargetBody, await formFields(c), { mode: 'Mode', webhookUrl: 'Webhook URL', source: 'Order source' });
-      const { target, newSecret } = await setTarget(db, id, input);
+      const { target, newSecret } = await setTarget(db, id, input, services.webhooks);
       const summary = `Confirmations of ${id} (${sourceText(target)}) now go by ${target.mode}${target.mode === 'push' ? ` to ${target.webhookUrl}` : ''}.`;
       if (!newSecret) return act(c, services, back, async () => summary);
       return render(c, <SecretPage c={c} title={`Signing secret for ${id}`} message={`${summary} Sign-check its webhooks with this secret.`} label="Signing secret" secret={newSecret} merchantId={id} />);
@@ -259,8 +286,9 @@ export function merchantPages(services: RouteServices) {
     const { id } = await existingMerchant(db, c.req.param('id'));
     return actAndShow(c, services, merchantPath(id), async () => {
       const { source } = validForm(RotateSecretBody, await formFields(c), { source: 'Order source' });
-      const secret = await newSigningSecret(db, id, source ?? null);
-      const message = `New signing secret for ${id} (${source ? `source ${source}` : 'all sources'}): webhooks are signed with it from now on.`;
+      const { secret, previousValidUntil } = await newSigningSecret(db, id, source ?? null, services.webhooks.secretGraceMs);
+      const grace = previousValidUntil ? `; the previous one keeps signing beside it until ${previousValidUntil}` : '';
+      const message = `New signing secret for ${id} (${source ? `source ${source}` : 'all sources'}): webhooks are signed with it from now on${grace}.`;
       return render(c, <SecretPage c={c} title={`New signing secret for ${id}`} message={message} label="Signing secret" secret={secret} merchantId={id} />);
     });
   });
