@@ -17,7 +17,9 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { afterAll, beforeAll, describe, inject, it, type ExpectStatic } from 'vitest';
 import type { OrderFact } from '../domain/facts';
 import { applyCancel, applyConfirmationDelivered, applyExported, applyShipmentReported, newOrderState, type OrderDeadlines, type OrderSettings } from '../domain/lifecycle';
-import { orderWorkflowId, type OrderState, type OrderStatus, type StuckReason } from '../domain/order';
+import { normalizeOrderPayload, OrderPayloadSchema } from '../api/order-payload';
+import { jsonBytes, MAX_LINES_PER_ORDER, ORDER_MAX_BYTES, SHIPMENTS_STATE_BUDGET_BYTES, TEMPORAL_PAYLOAD_LIMIT_BYTES } from '../domain/limits';
+import { orderWorkflowId, type OrderContent, type OrderState, type OrderStatus, type ShipmentReport, type StuckReason } from '../domain/order';
 import { cancelUpdate, factSignal, registerUpdate, retryUpdate, stateQuery, type RequestEnvelope } from '../workflows/messages';
 import type { orderWorkflow, OrderWorkflowInput } from '../workflows/order';
 import { MerchantIdKey, ORDER_SEARCH_ATTRIBUTES, OrderNumberKey, OrderSourceKey, OrderStatusKey, OrderStuckKey, StuckReasonKey } from '../workflows/search-attributes';
@@ -171,9 +173,9 @@ class OrderBench {
   }
 
   /** A new order, created as the gateway does (update-with-start of `register`), once its first projection is done. */
-  async create(options: { settings: OrderSettings; paid?: boolean; source?: string }): Promise<Order> {
+  async create(options: { settings: OrderSettings; paid?: boolean; source?: string; content?: Partial<OrderContent> }): Promise<Order> {
     const { orderNumber, orderId, workflowId, source } = this.next(options.source);
-    const orderContent = content({ orderNumber, paid: options.paid ?? true, source });
+    const orderContent = content({ ...options.content, orderNumber, paid: options.paid ?? true, source });
     const input: OrderWorkflowInput = { kind: 'new', orderId, merchantId: this.merchantId, content: orderContent, createHash: 'hash-1', settings: options.settings, registerBy: expiry() };
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>('orderWorkflow', {
       workflowId,
@@ -272,6 +274,96 @@ async function expectStuck(expect: ExpectStatic, bench: OrderBench, order: Order
   await expect.poll(() => bench.standIns.projectionsOf(order.workflowId).at(-1)?.state.stuck?.reason, POLL).toBe(reason);
   await expect.poll(() => bench.searchAttributes(order), POLL).toEqual({ status, stuck: true, stuckReason: reason });
   return state;
+}
+
+// ---- a maximum-size order ------------------------------------------------------------------------
+
+/** `n` characters of `char`, for filling fields to their limits. */
+const fill = (char: string, n: number) => char.repeat(n);
+/** Four UTF-8 bytes per character: the most a code point can cost in a payload. */
+const WIDE = '😀';
+
+/**
+ * An order as the order API makes it from a body of just under ORDER_MAX_BYTES: every free-text field
+ * at ShipStation's limit in four-byte characters, MAX_LINES_PER_ORDER lines whose keys are at their
+ * limit (in three-byte characters: keys are bounded in UTF-16 units), line names filling the rest.
+ */
+function maxSizeOrderContent(unitsPerLine: number): { orderContent: OrderContent; posted: number } {
+  const address = { name: fill(WIDE, 100), company: fill(WIDE, 100), street1: fill(WIDE, 200), street2: fill(WIDE, 200), city: fill(WIDE, 100), state: fill(WIDE, 100), postalCode: fill(WIDE, 50), country: 'US', phone: fill(WIDE, 50), email: fill(WIDE, 100) };
+  const line = (i: number, name: string) => ({ lineId: `${i}`.padEnd(50, '€'), sku: `S${i}`.padEnd(50, '€'), name, quantity: unitsPerLine, unitPrice: '1.00' });
+  const payload = (nameLength: number) => ({
+    orderNumber: 'MAX-1',
+    orderDate: '2026-11-20T09:30:00Z',
+    paid: true,
+    shippingMethod: fill(WIDE, 100),
+    paymentMethod: fill(WIDE, 50),
+    customer: { code: fill(WIDE, 50), email: fill(WIDE, 100) },
+    shipTo: address,
+    billTo: address,
+    customerNotes: fill(WIDE, 1000),
+    internalNotes: fill(WIDE, 1000),
+    giftMessage: fill(WIDE, 1000),
+    customFields: [fill(WIDE, 100), fill(WIDE, 100), fill(WIDE, 100)],
+    requestedWarehouse: fill(WIDE, 100),
+    lines: Array.from({ length: MAX_LINES_PER_ORDER }, (_, i) => line(i, fill('n', nameLength))),
+  });
+  let nameLength = 200;
+  while (Buffer.byteLength(JSON.stringify(payload(nameLength))) > ORDER_MAX_BYTES) nameLength--;
+  const body = payload(nameLength);
+  return { orderContent: normalizeOrderPayload(OrderPayloadSchema.parse(body)), posted: Buffer.byteLength(JSON.stringify(body)) };
+}
+
+/** A package as large as a ShipNotice can make it (every text at its limit) naming one unit of every line. */
+function maxSizeShipment(n: number, orderContent: OrderContent): ShipmentReport {
+  const tracking = `${n}`.padEnd(100, 'T');
+  const recipient = { name: fill(WIDE, 100), company: fill(WIDE, 100), address1: fill(WIDE, 200), address2: fill(WIDE, 200), city: fill(WIDE, 100), state: fill(WIDE, 100), postalCode: fill(WIDE, 50), country: fill(WIDE, 50) };
+  return {
+    shipmentKey: `trk:${tracking}`,
+    carrier: fill(WIDE, 50),
+    service: fill(WIDE, 100),
+    trackingNumber: tracking,
+    shipDate: '2026-11-21',
+    labelCreatedAt: '2026-11-21T10:00:00.000Z',
+    shippingCost: '999999.99',
+    details: {
+      recipient,
+      notifyCustomer: true,
+      notesToCustomer: fill(WIDE, 1000),
+      customerNotes: fill(WIDE, 1000),
+      internalNotes: fill(WIDE, 1000),
+      customFields: [fill(WIDE, 100), fill(WIDE, 100), fill(WIDE, 100)],
+      requestedWarehouse: fill(WIDE, 100),
+    },
+    items: orderContent.lines.map((l) => ({ lineId: l.lineId, sku: l.sku, quantity: 1 })),
+    reportedVia: 'shipnotify',
+  };
+}
+
+/** How many maximum-size shipments the rules record for this order before the state budget stops them. */
+function maxShipmentsOf(orderContent: OrderContent): number {
+  const many = { ...orderContent, lines: orderContent.lines.map((l) => ({ ...l, quantity: 99_999 })) };
+  const now = () => new Date().toISOString();
+  const state = newOrderState({ orderId: 'o-max', merchantId: 'm-max', content: many, createHash: 'hash-1', now: now() });
+  state.lastModified = now();
+  let n = 0;
+  while (applyShipmentReported(state, maxSizeShipment(n + 1, orderContent), now(), now()) === 'recorded') n++;
+  return n;
+}
+
+/** The runs of an order's workflow that projected, in order (the first one first). */
+const runsOf = (b: OrderBench, order: Order) => [...new Set(b.standIns.projectionsOf(order.workflowId).map((p) => p.runId))];
+
+/** The largest payload (bytes) anywhere in one run's history. */
+async function largestPayloadInHistory(b: OrderBench, workflowId: string, runId: string): Promise<number> {
+  const history = await b.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  let largest = 0;
+  const walk = (value: unknown): void => {
+    if (value instanceof Uint8Array) largest = Math.max(largest, value.byteLength);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+  };
+  walk(history.events);
+  return largest;
 }
 
 // ---- the suite ------------------------------------------------------------------------------------
@@ -600,5 +692,49 @@ describe.concurrent('order workflow with stand-in activities', () => {
       await expect.poll(missing, { timeout: 60_000, interval: 250, message: `facts lost while the order continued as new (of ${sent} sent)` }).toEqual([]);
       await expectCarriedAcrossRuns(expect, b, order, firstRunId, sent);
     });
+
+    it('an order of maximum size with the maximum number of maximum-size shipments goes through its lifecycle and continue-as-new, every payload well under 2 MiB', async ({ expect }) => {
+      const b = shortHistoryBench;
+      const { orderContent, posted } = maxSizeOrderContent(1);
+      expect(posted).toBeGreaterThan(0.95 * ORDER_MAX_BYTES);
+      expect(posted).toBeLessThanOrEqual(ORDER_MAX_BYTES);
+      // As many maximum-size shipments as one order records (found with the same rules, in memory);
+      // each line has one unit per shipment, so the last of them ships the order.
+      const count = maxShipmentsOf(orderContent);
+      expect(count).toBeGreaterThanOrEqual(3);
+      const order = await b.create({ settings: settings(), content: maxSizeOrderContent(count).orderContent });
+      const firstRunId = (await order.handle.describe()).runId;
+      const querySizes: number[] = [];
+      const measure = async () => querySizes.push(jsonBytes(await b.state(order)));
+
+      for (let i = 1; i <= count; i++) {
+        await b.fact(order, { kind: 'shipmentReported', report: maxSizeShipment(i, orderContent) });
+        await b.until(order, `shipment ${i}`, (s) => s.shipments.length === i, 30_000);
+        await measure();
+      }
+      const shipped = await b.until(order, 'shipped', (s) => s.status === 'shipped');
+      expect(shipped.flags.filter((f) => f.code === 'shipment_not_recorded')).toEqual([]);
+      for (const s of shipped.shipments) await b.fact(order, { kind: 'confirmationDelivered', shipmentKey: s.shipmentKey });
+      await b.until(order, 'confirmed', (s) => s.status === 'confirmed', 30_000);
+      // One more package: beyond what the order can hold, flagged rather than recorded.
+      await b.fact(order, { kind: 'shipmentReported', report: maxSizeShipment(count + 1, orderContent) });
+      const full = await b.until(order, 'the package beyond the cap flagged', (s) => s.flags.some((f) => f.code === 'shipment_not_recorded'), 30_000);
+      expect(full.shipments).toHaveLength(count);
+      expect(full.status).toBe('confirmed');
+      await measure();
+
+      // It continued as new on the way, carrying the whole state.
+      await expect.poll(async () => runsOf(b, order).length, POLL).toBeGreaterThanOrEqual(2);
+      expect(runsOf(b, order)[0]).toBe(firstRunId);
+
+      // Every payload each run's history holds (start and continue-as-new inputs, signals, activity
+      // inputs and results, markers) and every query answer: none near Temporal's 2 MiB.
+      const historyLargest = Math.max(...(await Promise.all(runsOf(b, order).map((runId) => largestPayloadInHistory(b, order.workflowId, runId)))));
+      const projectionLargest = Math.max(...b.standIns.projectionsOf(order.workflowId).map((p) => jsonBytes({ state: p.state, version: p.version })));
+      const largest = Math.max(historyLargest, projectionLargest, ...querySizes);
+      console.log(`maximum-size order: ${posted} bytes posted, ${count} shipments; largest payload ${largest} bytes (history ${historyLargest}, projection ${projectionLargest}, query ${Math.max(...querySizes)}) of Temporal's ${TEMPORAL_PAYLOAD_LIMIT_BYTES}`);
+      expect(largest).toBeGreaterThan(SHIPMENTS_STATE_BUDGET_BYTES * 0.8);
+      expect(largest).toBeLessThan(TEMPORAL_PAYLOAD_LIMIT_BYTES * 0.5);
+    }, 180_000);
   });
 });
