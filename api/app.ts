@@ -58,6 +58,8 @@ export interface AppDeps {
   metrics?: ApiMetrics;
   /** True once the server is stopping: /readyz then answers 503 so load balancers move on. */
   stopping?: () => boolean;
+  /** False when /metrics is served on a port of its own (METRICS_PORT): the API's port then has none. */
+  metricsRoute?: boolean;
 }
 
 /**
@@ -107,6 +109,7 @@ function routeServices(deps: AppDeps): RouteServices {
     metrics,
     logger,
     stopping: deps.stopping ?? (() => false),
+    metricsRoute: deps.metricsRoute ?? true,
   };
 }
 

@@ -14,12 +14,16 @@ import { COMPOSE_DEFAULT_SECRET_DIGEST_KEY, ConfigError, loadConfigOrExit, resol
 import { createLogger, type Logger } from '../runtime/logger';
 import { createOrderServices } from '../runtime/order-services';
 import { connectClientLazily } from '../temporal/connection';
+import { Hono } from 'hono';
 import { createApp } from './app';
+import { metricsHandler } from './routes/health';
 import { ApiMetrics } from './metrics';
 
 export interface ApiServer {
   server: ServerType;
   url: string;
+  /** Where Prometheus scrapes: `${url}/metrics`, or the METRICS_PORT server's. */
+  metricsUrl: string;
   /** Stops accepting, waits for in-flight requests up to `graceMs`, then cuts what is left. */
   stop(graceMs: number): Promise<{ forced: boolean }>;
 }
@@ -57,7 +61,9 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
     logger,
     metrics,
     stopping: () => stopping,
+    metricsRoute: config.metricsPort === 0,
   });
+  const metricsServer = config.metricsPort ? serveMetrics(metrics, config.metricsPort, config.host) : null;
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
       // Node closes an idle keep-alive connection after 5 s by default, racing any client or load
@@ -68,12 +74,14 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
         server.headersTimeout = 66_000;
       }
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+      const url = `http://${host}:${info.port}`;
       resolve({
         server,
-        url: `http://${host}:${info.port}`,
+        url,
+        metricsUrl: metricsServer ? `http://${host}:${config.metricsPort}/metrics` : `${url}/metrics`,
         stop: async (graceMs) => {
           stopping = true;
-          const closed = await closeServer(server, graceMs);
+          const [closed] = await Promise.all([closeServer(server, graceMs), metricsServer ? closeServer(metricsServer, graceMs) : null]);
           // After the last request: facts stored by in-flight calls were kicked; whatever is left, another process sweeps up.
           await orders.relay.stop();
           return closed;
@@ -81,6 +89,13 @@ export function startApiServer(deps: { config: Config; db: Db; temporal: Client;
       });
     });
   });
+}
+
+/** /metrics alone, on a port of its own (METRICS_PORT): scrapers reach it, the public never does. */
+function serveMetrics(metrics: ApiMetrics, port: number, hostname: string): ServerType {
+  const app = new Hono();
+  app.get('/metrics', metricsHandler(metrics));
+  return serve({ fetch: app.fetch, port, hostname });
 }
 
 /**
@@ -122,7 +137,7 @@ async function main() {
   // while Temporal is unreachable (docs/architecture.md).
   const temporal = connectClientLazily(config.temporal);
   const api = await startApiServer({ config, db: database.db, temporal, logger, metrics: new ApiMetrics({ processMetrics: true }), secretDigest });
-  logger.info({ url: api.url, metrics: `${api.url}/metrics` }, 'API listening');
+  logger.info({ url: api.url, metrics: api.metricsUrl }, 'API listening');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return; // a second signal while draining changes nothing; the grace time still bounds it

@@ -38,4 +38,6 @@ export interface RouteServices extends AuthDeps {
   logger: Logger;
   /** True once the server is stopping: /readyz then answers 503 so load balancers move on. */
   stopping: () => boolean;
+  /** Whether /metrics is on this port (METRICS_PORT unset). */
+  metricsRoute: boolean;
 }

@@ -35,17 +35,13 @@ async function toConfirmations(db: Db, rows: ShipmentJoin[]): Promise<ShipmentCo
   const orderIds = [...new Set(rows.map((r) => r.order.orderId))];
   const [lines, siblings] = await Promise.all([
     db.select().from(orderLines).where(inArray(orderLines.orderId, orderIds)),
-    db.select({ orderId: shipments.orderId, id: shipments.id, lines: shipments.lines }).from(shipments).where(inArray(shipments.orderId, orderIds)),
+    db.select({ orderId: shipments.orderId, id: shipments.id, lines: shipments.lines }).from(shipments).where(inArray(shipments.orderId, orderIds)).orderBy(asc(shipments.id)),
   ]);
+  // Indexed once, so a page costs time linear in its orders' lines and shipments (not their product).
+  const linesOf = groupBy(lines, (l) => l.orderId);
+  const fullyShippedAt = fullyShippedShipments(linesOf, siblings);
   return rows.map(({ shipment: s, order: o }) => {
-    const orderLinesOf = lines.filter((l) => l.orderId === o.orderId);
-    const shippable = orderLinesOf.filter((l) => !l.adjustment);
-    // As of this shipment (it and the ones recorded before it), so the answer never changes later.
-    const shippedThen = new Map<string, number>();
-    for (const sibling of siblings) {
-      if (sibling.orderId !== o.orderId || sibling.id > s.id) continue;
-      for (const l of sibling.lines) shippedThen.set(l.lineId, (shippedThen.get(l.lineId) ?? 0) + l.quantity);
-    }
+    const lineById = new Map((linesOf.get(o.orderId) ?? []).map((l) => [l.lineId, l]));
     return {
       id: String(s.id),
       orderNumber: o.orderNumber,
@@ -53,14 +49,50 @@ async function toConfirmations(db: Db, rows: ShipmentJoin[]): Promise<ShipmentCo
       source: o.source,
       ...packageFacts(s),
       lines: s.lines.map((l) => {
-        const line = orderLinesOf.find((ol) => ol.lineId === l.lineId);
+        const line = lineById.get(l.lineId);
         return { lineId: l.lineId, sku: line?.sku ?? '', name: line?.name ?? '', quantity: l.quantity };
       }),
-      orderFullyShipped: shippable.length > 0 && shippable.every((l) => (shippedThen.get(l.lineId) ?? 0) >= l.quantity),
+      orderFullyShipped: fullyShippedAt.has(s.id),
       recordedAt: toIso(s.recordedAt),
       acked: s.confirmationDeliveredAt !== null,
     };
   });
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return groups;
+}
+
+/**
+ * The shipments with which every unit of every (non-adjustment) line of their order was covered, as
+ * of that shipment (it and the ones recorded before it), so the answer never changes later. One walk
+ * per order in id order, counting the lines still short.
+ */
+function fullyShippedShipments(linesOf: Map<string, (typeof orderLines.$inferSelect)[]>, siblings: { orderId: string; id: number; lines: { lineId: string; quantity: number }[] }[]): Set<number> {
+  const fully = new Set<number>();
+  for (const [orderId, shipmentsOfOrder] of groupBy(siblings, (s) => s.orderId)) {
+    const wanted = new Map((linesOf.get(orderId) ?? []).filter((l) => !l.adjustment).map((l) => [l.lineId, l.quantity]));
+    if (wanted.size === 0) continue;
+    let short = [...wanted.values()].filter((quantity) => quantity > 0).length;
+    const shipped = new Map<string, number>();
+    // In id order (the query's): each shipment sees only those recorded before it.
+    for (const shipment of shipmentsOfOrder) {
+      for (const { lineId, quantity } of shipment.lines) {
+        const before = shipped.get(lineId) ?? 0;
+        const need = wanted.get(lineId);
+        shipped.set(lineId, before + quantity);
+        if (need !== undefined && before < need && before + quantity >= need) short--;
+      }
+      if (short === 0) fully.add(shipment.id);
+    }
+  }
+  return fully;
 }
 
 /** Pickup: a merchant's confirmations after the cursor, in id order (ids commit in order). */

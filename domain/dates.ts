@@ -26,6 +26,12 @@ export function parseIsoTimestamp(value: string): string | null {
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/**
+ * The longest deadline or grace period anyone may set, in the environment or for one merchant:
+ * Temporal timers take at most about 100 years, and ten is plenty for any order.
+ */
+export const MAX_DURATION_MS = 3650 * 86_400_000;
+
 /** "90s", "15m", "2h", "7d" -> milliseconds; null when the text is not such a duration. */
 export function parseDuration(text: string): number | null {
   const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());

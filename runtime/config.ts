@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OrderSettings } from '../domain/lifecycle';
-import { parseDuration } from '../domain/dates';
+import { MAX_DURATION_MS, parseDuration } from '../domain/dates';
 import type { DatabaseTarget } from '../db/client';
 import { MAX_FAILURE_WINDOW_MS } from '../db/credential-failures';
 import { secretDigestKeyProblem } from '../db/secret-digest';
@@ -34,6 +34,8 @@ export interface Config {
     /** Temporal Cloud API key; implies TLS. A secret: never logged. */
     apiKey: string | null;
   };
+  /** A port of its own for the API's /metrics (kept off the public port); 0 = /metrics on the API's port. */
+  metricsPort: number;
   /** Port of the worker's Prometheus endpoint (Temporal SDK metrics); 0 = none. */
   workerMetricsPort: number;
   /** Order workflows a worker keeps in memory between messages (the SDK's sticky cache). */
@@ -92,7 +94,6 @@ export interface TemporalTls {
 
 export class ConfigError extends Error {}
 
-const MAX_DURATION_MS = 3650 * 86_400_000;
 
 type Env = Record<string, string | undefined>;
 
@@ -114,6 +115,7 @@ export const CONFIG_VARIABLES = [
   'TEMPORAL_TLS_KEY',
   'TEMPORAL_TLS_SERVER_NAME',
   'TEMPORAL_API_KEY',
+  'METRICS_PORT',
   'WORKER_METRICS_PORT',
   'WORKER_CACHED_WORKFLOWS',
   'SHUTDOWN_GRACE',
@@ -221,6 +223,7 @@ export function loadConfig(env: Env = process.env): Config {
       tls,
       apiKey: temporalApiKey,
     },
+    metricsPort: integer('METRICS_PORT', 0, 0, 65535),
     workerMetricsPort: integer('WORKER_METRICS_PORT', 9464, 0, 65535),
     // Enough for the orders a busy hour keeps active (a cache smaller than the set of orders being
     // messaged turns nearly every message into a full replay); about 0.3 MiB each with the image's

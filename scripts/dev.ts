@@ -131,7 +131,7 @@ async function main() {
         `  Temporal UI        ${uiUrl ?? `(using the Temporal server at ${temporalAddress})`}`,
         `  Temporal address   ${temporalAddress}, namespace ${config.temporal.namespace}`,
         `  Database           ${database.kind} at ${database.location}`,
-        `  Metrics            ${url}/metrics (API)${config.workerMetricsPort ? `, http://localhost:${config.workerMetricsPort}/metrics (worker)` : ''}`,
+        `  Metrics            ${api.metricsUrl} (API)${config.workerMetricsPort ? `, http://localhost:${config.workerMetricsPort}/metrics (worker)` : ''}`,
         `  Admin token        ${config.adminToken}`,
         `  Dev merchant key   ${apiKey}   (merchant "${DEV_MERCHANT.id}")`,
         '',

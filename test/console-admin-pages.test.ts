@@ -288,7 +288,7 @@ describe('merchants', () => {
     const m = await stack.newMerchant('deadline');
     const deadlines = `${merchantPage(m.id)}/deadlines`;
     const bad = await ana.outcome(await ana.post(deadlines, { awaitPayment: 'soon', pendingExport: '', atWmsShipment: '', confirmation: '' }));
-    expect(bad).toMatchObject({ kind: 'alert', text: 'Refused: Await payment: a duration such as 30m, 4h or 3d' });
+    expect(bad).toMatchObject({ kind: 'alert', text: 'Refused: Await payment: a duration such as 30m, 4h or 3d, at most 3650d' });
     expect((await findMerchant(stack.database.db, m.id))!.deadlines).toEqual({});
 
     const saved = await ana.outcome(await ana.post(deadlines, { awaitPayment: '4h', pendingExport: ' ', atWmsShipment: '3d', confirmation: '' }));

@@ -1,5 +1,6 @@
 /** Health checks for load balancers and orchestrators, and the Prometheus metrics. Unauthenticated. */
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { pingDatabase } from '../../db/client';
 import { pingTemporal } from '../../temporal/connection';
 import type { RouteServices } from '../services';
@@ -53,7 +54,10 @@ export function healthRoutes(services: RouteServices) {
     },
   );
 
-  // Prometheus text format; not in the OpenAPI document (it is for scrapers, not API clients).
-  app.get('/metrics', async (c) => c.body(await metrics.render(), 200, { 'Content-Type': metrics.contentType }));
+  // Prometheus text format; not in the OpenAPI document (it is for scrapers, not API clients). With
+  // METRICS_PORT it is served there instead (api/server.ts), off the port the internet reaches.
+  if (services.metricsRoute) app.get('/metrics', metricsHandler(metrics));
   return app;
 }
+
+export const metricsHandler = (metrics: RouteServices['metrics']) => async (c: Context) => c.body(await metrics.render(), 200, { 'Content-Type': metrics.contentType });

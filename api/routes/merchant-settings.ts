@@ -5,7 +5,7 @@ import type { Db } from '../../db/client';
 import { findMerchant, setMerchantDeadlines } from '../../db/merchants';
 import { toIso } from '../../db/orders';
 import type { ConfirmationTargetRow, MerchantRow } from '../../db/schema';
-import { parseDuration } from '../../domain/dates';
+import { MAX_DURATION_MS, parseDuration } from '../../domain/dates';
 import { webhookUrlProblem, webhookUrlWarning, type NetworkPolicy } from '../../runtime/webhook-address';
 import { requireAdmin } from '../auth';
 import { badRequest, notFound } from '../errors';
@@ -45,7 +45,14 @@ export const TargetBody = z
 /** Which target's signing secret to rotate: a source's own, or (none) the merchant's default. */
 export const RotateSecretBody = z.object({ source: text(50).min(1).optional() }).strict();
 
-export const Duration = z.string().refine((v) => (parseDuration(v) ?? 0) > 0, { message: 'a duration such as 30m, 4h or 3d' });
+/** Capped like the environment's deadlines (runtime/config.ts): a timer past it would be refused by Temporal. */
+export const Duration = z.string().refine(
+  (v) => {
+    const ms = parseDuration(v) ?? 0;
+    return ms > 0 && ms <= MAX_DURATION_MS;
+  },
+  { message: 'a duration such as 30m, 4h or 3d, at most 3650d' },
+);
 export const DeadlinesBody = z
   .object({ awaitPayment: Duration.optional(), pendingExport: Duration.optional(), atWmsShipment: Duration.optional(), confirmation: Duration.optional() })
   .strict()
