@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, inject, it, type ExpectStatic } from 'vi
 import type { OrderFact } from '../domain/facts';
 import { applyCancel, applyConfirmationDelivered, applyExported, applyShipmentReported, newOrderState, type OrderDeadlines, type OrderSettings } from '../domain/lifecycle';
 import { normalizeOrderPayload, OrderPayloadSchema } from '../api/order-payload';
-import { jsonBytes, MAX_LINES_PER_ORDER, ORDER_MAX_BYTES, SHIPMENTS_STATE_BUDGET_BYTES, TEMPORAL_PAYLOAD_LIMIT_BYTES } from '../domain/limits';
+import { FLAGS_KEEP, jsonBytes, MAX_LINES_PER_ORDER, ORDER_MAX_BYTES, SHIPMENTS_STATE_BUDGET_BYTES, TEMPORAL_PAYLOAD_LIMIT_BYTES } from '../domain/limits';
 import { orderWorkflowId, type OrderContent, type OrderState, type OrderStatus, type ShipmentReport, type StuckReason } from '../domain/order';
 import { cancelUpdate, factSignal, registerUpdate, retryUpdate, stateQuery, type RequestEnvelope } from '../workflows/messages';
 import type { orderWorkflow, OrderWorkflowInput } from '../workflows/order';
@@ -607,6 +607,8 @@ describe.concurrent('order workflow with stand-in activities', () => {
     /** Each export refusal with a reason other than the last is a change: a flag, a new version, a projection. */
     const refusal = (n: number): OrderFact => ({ kind: 'exportRefused', exportKey: `page-${n}`, reason: `reason ${n}` });
     const reasons = (count: number) => Array.from({ length: count }, (_, i) => `reason ${i + 1}`);
+    /** Every refusal stays a flag of its own below this (flags keep their first and last ones: FLAGS_KEEP). */
+    const MAX_REFUSALS = FLAGS_KEEP.head + FLAGS_KEEP.tail;
     const runsProjecting = (b: OrderBench, order: Order) => [...new Set(b.standIns.projectionsOf(order.workflowId).map((p) => p.runId))];
 
     /** What every continue-as-new test checks once its facts are in: one state and rising versions across the runs. */
@@ -657,7 +659,7 @@ describe.concurrent('order workflow with stand-in activities', () => {
         );
       };
       // Until two runs after the first have projected (bounded: the threshold is a few facts' worth of events).
-      while (runsProjecting(b, order).length < 3 && sent < 60) await sendQuietly();
+      while (runsProjecting(b, order).length < 3 && sent < MAX_REFUSALS) await sendQuietly();
       await expectCarriedAcrossRuns(expect, b, order, firstRunId, sent);
     });
 
@@ -672,7 +674,7 @@ describe.concurrent('order workflow with stand-in activities', () => {
       // server then fails that task, and the workflow must apply those facts before it continues.
       // (A fact that never shows ends the stream; the check below then names the ones missing.)
       let applied = true;
-      while (applied && sent < 60) {
+      while (applied && sent < MAX_REFUSALS) {
         await b.fact(order, refusal(++sent));
         applied = await waitFor(`fact ${sent} in the state`, () => b.state(order), (s) => s.flags.at(-1)?.detail === `reason ${sent}`, 5_000).then(() => true, () => false);
       }
@@ -693,7 +695,8 @@ describe.concurrent('order workflow with stand-in activities', () => {
       await expectCarriedAcrossRuns(expect, b, order, firstRunId, sent);
     });
 
-    it('an order of maximum size with the maximum number of maximum-size shipments goes through its lifecycle and continue-as-new, every payload well under 2 MiB', async ({ expect }) => {
+    // Sequential: its payloads of most of a MiB would slow the tests beside it past their waits.
+    it.sequential('an order of maximum size with the maximum number of maximum-size shipments goes through its lifecycle and continue-as-new, every payload well under 2 MiB', async ({ expect }) => {
       const b = shortHistoryBench;
       const { orderContent, posted } = maxSizeOrderContent(1);
       expect(posted).toBeGreaterThan(0.95 * ORDER_MAX_BYTES);
