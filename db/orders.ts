@@ -179,6 +179,7 @@ export async function projectOrder(db: Db, input: ProjectionInput): Promise<{ la
             recordedAt: s.recordedAt,
             confirmationDeliveredAt: s.confirmationDeliveredAt,
             deliveryRejected: s.deliveryRejected ?? null,
+            itemsFingerprint: s.itemsFingerprint ?? null,
           })),
         )
         .onConflictDoUpdate({
@@ -410,6 +411,7 @@ export function shipmentFromRow(s: ShipmentRow): ShipmentRecord {
     recordedAt: toIso(s.recordedAt),
     confirmationDeliveredAt: toIsoOrNull(s.confirmationDeliveredAt),
     ...(s.deliveryRejected !== null ? { deliveryRejected: s.deliveryRejected } : {}),
+    ...(s.itemsFingerprint !== null ? { itemsFingerprint: s.itemsFingerprint } : {}),
   };
 }
 

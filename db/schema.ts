@@ -161,6 +161,8 @@ export const shipments = pgTable(
     recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'string' }).notNull(),
     confirmationDeliveredAt: timestamp('confirmation_delivered_at', { withTimezone: true, mode: 'string' }),
     deliveryRejected: text('delivery_rejected'),
+    /** The requested items of the notice that recorded it, so a repeat under its key with other items is flagged even after a reopen. */
+    itemsFingerprint: text('items_fingerprint'),
   },
   // Ops find an order by its tracking number (the console's orders filter).
   (t) => [primaryKey({ columns: [t.orderId, t.shipmentKey] }), index('shipments_tracking_idx').on(t.trackingNumber)],

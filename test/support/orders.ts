@@ -58,12 +58,3 @@ export async function eventually<T>(probe: () => Promise<T>, check: (value: T) =
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-
-/**
- * The state as the read model keeps it: a shipment's items fingerprint (domain/order.ts) lives in the
- * workflow only, so a reopened order compares repeats without it.
- */
-export const asReadModelKeepsIt = (state: OrderState): OrderState => ({
-  ...state,
-  shipments: state.shipments.map(({ itemsFingerprint: _workflowOnly, ...shipment }) => shipment),
-});
