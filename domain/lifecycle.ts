@@ -458,7 +458,10 @@ function noRoomForShipment(state: OrderState, record: ShipmentRecord): string | 
  * flagged so that someone looks, rather than the second notice vanishing as a repeat.
  */
 function repeatedShipment(state: OrderState, known: ShipmentRecord, report: ShipmentReport, now: string): ShipmentOutcome {
-  const differs = known.itemsFingerprint !== undefined && known.itemsFingerprint !== itemsFingerprint(report.items);
+  // Only notices that both name their items can contradict each other: one naming none ("everything
+  // still unshipped") says nothing about which units this package held.
+  const bothNameItems = known.itemsFingerprint !== undefined && known.itemsFingerprint !== itemsFingerprint(undefined) && report.items !== undefined;
+  const differs = bothNameItems && known.itemsFingerprint !== itemsFingerprint(report.items);
   const flagged =
     differs &&
     flagOnce(state, 'shipment_items_differ', now, `package ${packageName(report)} was reported again with other items (${describeItems(report.items)}); the first notice's items stand`);

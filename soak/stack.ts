@@ -139,6 +139,8 @@ export async function startSoakStack(options: { keepLogs?: string }): Promise<So
       PUBLIC_BASE_URL: `http://127.0.0.1:${apiPorts[0]}`,
       LOG_LEVEL: 'info',
       WORKER_METRICS_PORT: '0',
+      // The soak's webhook receiver listens on this machine, over plain http.
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
       // Short enough that the worker's retries of a dead database or receiver fit a soak's minutes.
       REQUEST_TIMEOUT: '10s',
     };

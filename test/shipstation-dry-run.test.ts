@@ -79,7 +79,7 @@ it('one connection keeps at most MAX_SNAPSHOTS_PER_CONNECTION snapshots, droppin
   const firstEnd = exportWindow('01/01/2020 00:00', '12/31/2030 00:00');
   const kept = await stack.database.db.select().from(exportSnapshots).where(eq(exportSnapshots.connectionId, connection.id));
   expect(kept).toHaveLength(MAX_SNAPSHOTS_PER_CONNECTION);
-  // The newest windows are the ones kept (one minute apart: the last 16 of 21), each whole.
+  // The newest windows are the ones kept (one minute apart: all but the first five), each whole.
   const ends = kept.map((s) => Date.parse(s.windowEnd)).sort((a, b) => a - b);
   expect(ends.at(-1)! - ends[0]!).toBe((MAX_SNAPSHOTS_PER_CONNECTION - 1) * 60_000);
   expect(firstEnd.ok && ends[0]! - firstEnd.window.end.getTime()).toBe(5 * 60_000);

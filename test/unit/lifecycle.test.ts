@@ -453,9 +453,18 @@ describe('shipments', () => {
     // The same differing notice again flags nothing more.
     expect(applyShipmentReported(state, report({ shipmentKey: 'same', trackingNumber: '1Z9', items: [{ lineId: 'L2', quantity: 1 }] }), at(4))).toBe('duplicate');
     expect(state.flags).toHaveLength(1);
-    // A shipment loaded back from the read model has no fingerprint: a repeat is then a plain one.
+    // A notice naming no items contradicts nothing: a plain repeat.
+    expect(applyShipmentReported(state, report({ shipmentKey: 'same', trackingNumber: '1Z9' }), at(5))).toBe('duplicate');
+    // A shipment recorded before fingerprints were kept has none: a repeat is then a plain one.
     delete state.shipments[0]!.itemsFingerprint;
-    expect(applyShipmentReported(state, report({ shipmentKey: 'same', items: [{ lineId: 'L2', quantity: 2 }] }), at(5))).toBe('duplicate');
+    expect(applyShipmentReported(state, report({ shipmentKey: 'same', items: [{ lineId: 'L2', quantity: 2 }] }), at(6))).toBe('duplicate');
+  });
+
+  it('a package first reported with no items is not contradicted by a repeat naming some', () => {
+    const state = orderIn('at_wms');
+    applyShipmentReported(state, report({ shipmentKey: 'all', trackingNumber: '1Z8' }), at(2));
+    expect(applyShipmentReported(state, report({ shipmentKey: 'all', trackingNumber: '1Z8', items: [{ lineId: 'L1', quantity: 1 }] }), at(3))).toBe('duplicate');
+    expect(state.flags).toEqual([]);
   });
 
   it('shipping every unit of an at_wms order makes it shipped and moves LastModified (paid -> shipped)', () => {
