@@ -5,7 +5,7 @@
  * meanwhile refuses it instead of being retried blindly.
  */
 import type { Db } from '../db/client';
-import { listOrders } from '../db/orders';
+import { listOrders, type OrderListFilter } from '../db/orders';
 import type { OrderRow } from '../db/schema';
 import type { StuckReason } from '../domain/order';
 import { AcceptedNotProjectedError } from '../temporal/errors';
@@ -41,20 +41,23 @@ const PAGE = 500;
 export const BULK_RETRY_LIMIT = 10_000;
 const CONCURRENCY = 8;
 
+/** Which orders a bulk retry selects: the read-model filter (the console counts the same before it runs). */
+export function stuckOrderSelection(filter: BulkRetryFilter, now = Date.now()): Omit<OrderListFilter, 'after' | 'limit'> {
+  return {
+    ...(filter.merchantId ? { merchantId: filter.merchantId } : {}),
+    ...(filter.reason ? { stuckReason: filter.reason } : {}),
+    ...(filter.stuckForMs ? { stuckBefore: new Date(now - filter.stuckForMs).toISOString() } : {}),
+    stuck: true,
+  };
+}
+
 export function createBulkRetryActivities(db: Db, gateway: OrderGateway | null) {
   return {
     async selectStuckOrders(filter: BulkRetryFilter): Promise<StuckOrderRef[]> {
-      const stuckBefore = filter.stuckForMs ? new Date(Date.now() - filter.stuckForMs).toISOString() : undefined;
+      const selection = stuckOrderSelection(filter);
       const selected: OrderRow[] = [];
       for (let after: { createdAt: string; orderId: string } | undefined; selected.length < BULK_RETRY_LIMIT; ) {
-        const page = await listOrders(db, {
-          ...(filter.merchantId ? { merchantId: filter.merchantId } : {}),
-          ...(filter.reason ? { stuckReason: filter.reason } : {}),
-          ...(stuckBefore ? { stuckBefore } : {}),
-          stuck: true,
-          ...(after ? { after } : {}),
-          limit: PAGE,
-        });
+        const page = await listOrders(db, { ...selection, ...(after ? { after } : {}), limit: PAGE });
         selected.push(...page);
         if (page.length < PAGE) break;
         after = { createdAt: page[page.length - 1]!.createdAt, orderId: page[page.length - 1]!.orderId };

@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { FactsPendingError } from '../runtime/fact-relay';
+import { sqlStateOf } from '../runtime/logger';
 import { isTemporalUnreachable } from '../temporal/connection';
 import { AcceptedNotProjectedError, NoWorkerError, OrderClosedError, RequestRefusedError, TemporalUnavailableError } from '../temporal/errors';
 
@@ -66,14 +67,6 @@ export function toApiError(error: unknown): ApiError | null {
   const sqlState = sqlStateOf(error);
   if (sqlState?.startsWith('22')) return badRequest('a value in the request cannot be stored (invalid characters or out of range)');
   return null;
-}
-
-function sqlStateOf(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-  }
-  return undefined;
 }
 
 /** Node's and postgres.js's names for a connection that could not be made or was lost. */

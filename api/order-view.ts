@@ -1,5 +1,6 @@
 /** How an order is shown by the order API: one shape for GET, list items and request answers. */
 import { createHash } from 'node:crypto';
+import { parseIsoTimestamp } from '../domain/dates';
 import { z } from '@hono/zod-openapi';
 import { packageFacts, toIso, type OrderRecord } from '../db/orders';
 import { trimDecimal } from '../domain/money';
@@ -27,6 +28,25 @@ export function orderIdFor(merchantId: string, orderNumber: string): string {
   }
   return `o${out}`;
 }
+
+/** The keyset cursor of an order list (the order API's and the console's): the last row's (createdAt, orderId). */
+export const encodeOrderCursor = (createdAt: string, orderId: string) => Buffer.from(JSON.stringify([toIso(createdAt), orderId])).toString('base64url');
+
+/** A cursor encodeOrderCursor made, or null for anything else. */
+export function decodeOrderCursor(cursor: string): { createdAt: string; orderId: string } | null {
+  try {
+    const [createdAt, orderId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    const at = typeof createdAt === 'string' ? parseIsoTimestamp(createdAt) : null;
+    if (at && typeof orderId === 'string') return { createdAt: at, orderId };
+  } catch {
+    // not one of ours
+  }
+  return null;
+}
+
+/** Where an order's workflow opens in the Temporal Web UI (ops API and console). */
+export const temporalWorkflowUrl = (settings: { uiUrl: string; namespace: string }, workflowId: string) =>
+  `${settings.uiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 
 export const createHashOf = (canonical: string) => createHash('sha256').update(canonical).digest('hex');
 

@@ -22,12 +22,12 @@ const QUERY_VALUE_KEYS = ['params', 'parameters', 'args'];
  */
 export function safeError(error: unknown): Record<string, unknown> {
   const serialized = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
-  const sqlState = sqlStateIn(error);
+  const sqlState = sqlStateOf(error);
   return { ...scrubError(serialized, 0), ...(sqlState ? { sqlState } : {}) };
 }
 
 /** The SQLSTATE of a database error, wherever it is in the cause chain (drizzle wraps the driver's). */
-function sqlStateIn(error: unknown): string | undefined {
+export function sqlStateOf(error: unknown): string | undefined {
   for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;

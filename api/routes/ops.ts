@@ -13,7 +13,7 @@ import { notFound } from '../errors';
 import { bulkRetrySummary, replayShipment } from '../ops-actions';
 import { opsRequester, sendOrderRequest } from '../order-requests';
 import { text } from '../order-payload';
-import { orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
+import { orderSummary, OrderSummarySchema, orderView, OrderViewSchema, temporalWorkflowUrl } from '../order-view';
 import type { RouteServices } from '../services';
 import { errorResponses, json, newRouter } from './common';
 
@@ -36,8 +36,6 @@ export function opsRoutes(services: RouteServices) {
   const { db, gateway, bulkRetries, temporalSettings } = services;
   const app = newRouter();
   app.use('*', requireAdmin(services));
-  const uiLink = (workflowId: string) =>
-    `${temporalSettings.uiUrl}/namespaces/${encodeURIComponent(temporalSettings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   const existing = async (merchant: string, orderNumber: string) => {
     const record = await findOrderByNumber(db, merchant, orderNumber);
     if (!record) throw notFound(`merchant ${merchant} has no order ${orderNumber}`);
@@ -88,7 +86,7 @@ export function opsRoutes(services: RouteServices) {
     async (c) => {
       const { merchant, orderNumber } = c.req.valid('param');
       const record = await existing(merchant, orderNumber);
-      return c.json({ ...orderView(record), merchantId: merchant, temporalUrl: uiLink(record.order.workflowId) }, 200);
+      return c.json({ ...orderView(record), merchantId: merchant, temporalUrl: temporalWorkflowUrl(temporalSettings, record.order.workflowId) }, 200);
     },
   );
 

@@ -5,8 +5,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { findCreateHash, findOrderByNumber, listOrders, toIso } from '../../db/orders';
-import { parseIsoTimestamp } from '../../domain/dates';
+import { findCreateHash, findOrderByNumber, listOrders } from '../../db/orders';
 import { ORDER_MAX_BYTES } from '../../domain/limits';
 import { canonicalJson, ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
 import {
@@ -25,7 +24,7 @@ import { ApiError, badRequest, conflict, notFound } from '../errors';
 import { sendOrderRequest } from '../order-requests';
 import { requestedBy } from '../../domain/requester';
 import { fieldsCut, normalizeOrderChanges, normalizeOrderPayload, OrderChangesSchema, OrderPayloadSchema, text } from '../order-payload';
-import { createHashOf, orderIdFor, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
+import { createHashOf, decodeOrderCursor, encodeOrderCursor, orderIdFor, orderSummary, OrderSummarySchema, orderView, OrderViewSchema } from '../order-view';
 import type { RouteServices } from '../services';
 import { acceptedResponse, errorResponses, json, newRouter } from './common';
 
@@ -122,16 +121,10 @@ const actionRoute = (action: string, summary: string, withReason: boolean) =>
     responses: { 200: json(OrderViewSchema, 'Accepted; the order as it now is'), ...acceptedResponse, ...errorResponses },
   });
 
-const encodeCursor = (createdAt: string, orderId: string) => Buffer.from(JSON.stringify([toIso(createdAt), orderId])).toString('base64url');
 function decodeCursor(cursor: string): { createdAt: string; orderId: string } {
-  try {
-    const [createdAt, orderId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    const at = typeof createdAt === 'string' ? parseIsoTimestamp(createdAt) : null;
-    if (at && typeof orderId === 'string') return { createdAt: at, orderId };
-  } catch {
-    // fall through to the error below
-  }
-  throw badRequest('cursor is not a cursor this API returned', [{ path: 'cursor', message: 'invalid cursor' }]);
+  const after = decodeOrderCursor(cursor);
+  if (!after) throw badRequest('cursor is not a cursor this API returned', [{ path: 'cursor', message: 'invalid cursor' }]);
+  return after;
 }
 
 const BY_ORDER_SOURCE = requestedBy('order source');
@@ -186,7 +179,7 @@ export function orderRoutes(services: RouteServices) {
     });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
-    const nextCursor = rows.length > q.limit && last ? encodeCursor(last.createdAt, last.orderId) : null;
+    const nextCursor = rows.length > q.limit && last ? encodeOrderCursor(last.createdAt, last.orderId) : null;
     return c.json({ orders: page.map(orderSummary), nextCursor }, 200);
   });
 

@@ -4,7 +4,7 @@
  * with each order's reason (its situation changed meanwhile).
  */
 import { Hono } from 'hono';
-import { BULK_RETRY_LIMIT, type BulkRetryFilter } from '../../../activities/bulk-retry';
+import { BULK_RETRY_LIMIT, stuckOrderSelection, type BulkRetryFilter } from '../../../activities/bulk-retry';
 import { countOrders } from '../../../db/orders';
 import { parseDuration } from '../../../domain/dates';
 import { STUCK_REASONS, STUCK_REASON_TEXT, type StuckReason } from '../../../domain/order';
@@ -36,12 +36,6 @@ function toFilter(selection: Selection): Omit<BulkRetryFilter, 'requestedBy'> {
   };
 }
 
-const selectionQuery = (filter: Omit<BulkRetryFilter, 'requestedBy'>) => ({
-  ...(filter.merchantId ? { merchantId: filter.merchantId } : {}),
-  ...(filter.reason ? { stuckReason: filter.reason } : {}),
-  ...(filter.stuckForMs ? { stuckBefore: new Date(Date.now() - filter.stuckForMs).toISOString() } : {}),
-  stuck: true,
-});
 
 export function bulkRetryPages(services: RouteServices) {
   const { db, bulkRetries } = services;
@@ -54,7 +48,7 @@ export function bulkRetryPages(services: RouteServices) {
     let problem: string | null = null;
     if (counting) {
       try {
-        matched = await countOrders(db, selectionQuery(toFilter(selection)));
+        matched = await countOrders(db, stuckOrderSelection(toFilter(selection)));
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         problem = error.message;

@@ -12,6 +12,7 @@ import { ORDER_STATUSES, STUCK_REASONS, STUCK_REASON_TEXT, type OrderStatus, typ
 import { describeFact } from '../../../domain/facts';
 import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate } from '../../../workflows/messages';
 import { notFound } from '../../errors';
+import { decodeOrderCursor, encodeOrderCursor, temporalWorkflowUrl } from '../../order-view';
 import { discardPendingFact, replayShipment, retryFact } from '../../ops-actions';
 import { sendOrderRequest } from '../../order-requests';
 import type { RouteServices } from '../../services';
@@ -53,17 +54,7 @@ function readListQuery(c: ConsoleContext): ListQuery {
 
 const pageSize = (q: ListQuery) => (q.limit ? Number(q.limit) : PAGE_SIZE);
 
-/** The keyset cursor: the last row's (createdAt, orderId). */
-const cursorOf = (o: OrderRow) => Buffer.from(JSON.stringify([toIso(o.createdAt), o.orderId])).toString('base64url');
-function readCursor(text: string): OrderListFilter['after'] | undefined {
-  try {
-    const [createdAt, orderId] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) && typeof orderId === 'string') return { createdAt, orderId };
-  } catch {
-    // an edited or stale link: start from the first page
-  }
-  return undefined;
-}
+const cursorOf = (o: OrderRow) => encodeOrderCursor(o.createdAt, o.orderId);
 
 /** The list with the same filters, from `after` on ('' = the first page). */
 function listLink(q: ListQuery, after: string): string {
@@ -73,7 +64,8 @@ function listLink(q: ListQuery, after: string): string {
 }
 
 function listFilter(q: ListQuery): OrderListFilter {
-  const after = q.after ? readCursor(q.after) : undefined;
+  // An edited or stale link starts from the first page.
+  const after = q.after ? (decodeOrderCursor(q.after) ?? undefined) : undefined;
   return {
     ...(q.merchant ? { merchantId: q.merchant } : {}),
     ...(q.status ? { status: q.status as OrderStatus } : {}),
@@ -166,7 +158,7 @@ export function orderPages(services: RouteServices) {
 
   app.get('/orders/:merchant/:orderNumber', async (c) => {
     const record = await existing(c);
-    const temporalUrl = `${temporalSettings.uiUrl}/namespaces/${encodeURIComponent(temporalSettings.namespace)}/workflows/${encodeURIComponent(record.order.workflowId)}`;
+    const temporalUrl = temporalWorkflowUrl(temporalSettings, record.order.workflowId);
     return render(
       c,
       <Page title={`Order ${record.order.orderNumber}`} session={c.get('session')} flash={c.get('flash')} section="Orders">
