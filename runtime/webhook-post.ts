@@ -30,8 +30,12 @@ interface PinnedAddress {
   family: 4 | 6;
 }
 
+/** Every address a name resolves to (a seam only so a test can play a rebinding DNS server). */
+export type Resolver = (hostname: string) => Promise<{ address: string; family: number }[]>;
+const systemResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+
 /** The address to connect to: the literal one, or the first a name resolves to once every one passed the check. */
-export async function checkedAddress(hostname: string, policy: NetworkPolicy): Promise<PinnedAddress> {
+export async function checkedAddress(hostname: string, policy: NetworkPolicy, resolve: Resolver = systemResolver): Promise<PinnedAddress> {
   const host = hostname.replace(/^\[(.*)\]$/, '$1');
   if (isMetadataHostname(host)) throw new WebhookAddressRefused(`${host} is a cloud metadata service`);
   if (classifyAddress(host) !== null) {
@@ -39,7 +43,7 @@ export async function checkedAddress(hostname: string, policy: NetworkPolicy): P
     if (problem) throw new WebhookAddressRefused(problem);
     return { address: host, family: host.includes(':') ? 6 : 4 };
   }
-  const resolved = await dnsLookup(host, { all: true, verbatim: true });
+  const resolved = await resolve(host);
   if (resolved.length === 0) throw new Error(`${host} resolves to no address`);
   // Every address, not just the first: the connection may not be the only one a name is used for.
   for (const { address } of resolved) {
@@ -85,13 +89,15 @@ export interface WebhookPost {
   policy: NetworkPolicy;
   /** Aborts the attempt (a timeout, the activity's cancellation). */
   signal: AbortSignal;
+  /** The system's resolver unless a test plays another. */
+  resolve?: Resolver;
 }
 
 /** POSTs the body; the answer whatever its status (3xx included: never followed). Throws WebhookAddressRefused or a network error. */
 export async function postWebhook(post: WebhookPost): Promise<WebhookAnswer> {
   const url = new URL(post.url);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new WebhookAddressRefused(`${url.protocol} is not http(s)`);
-  const pinned = await checkedAddress(url.hostname, post.policy);
+  const pinned = await checkedAddress(url.hostname, post.policy, post.resolve);
   post.signal.throwIfAborted();
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const body = Buffer.from(post.body, 'utf8');
