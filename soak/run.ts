@@ -469,6 +469,7 @@ async function main() {
       faults: faultsByKind,
       faultsByService: injected,
       restartsAfterOwnExit: restarts,
+      ownExits: Object.fromEntries(SERVICE_NAMES.map((name) => [name, stack.services[name].ownExitNotes])),
       client: { ...counts, gaveUp },
       lostNotices: lostNotices.length,
       confirmed: [...database.orderStatus.values()].filter((s) => s === 'confirmed').length,
@@ -481,6 +482,7 @@ async function main() {
     console.log(`faults injected (SIGKILL + restart): ${SERVICE_NAMES.map((k) => `${k} ${injected[k]}`).join(', ')}`);
     console.log(`notices lost (refused while their API process and PostgreSQL were up): ${lostNotices.length}`);
     console.log(`restarted after exiting on their own: ${SERVICE_NAMES.map((k) => `${k} ${restarts[k]}`).join(', ')}`);
+    for (const name of SERVICE_NAMES) for (const note of stack.services[name].ownExitNotes) console.log(`  ${name} exited on its own at ${note}`);
     console.log(`orders: ${report.orders} created (${report.unpaidAtCreation} unpaid at first), ${report.confirmed} confirmed; shipments ${report.shipments}; deliveries ${report.deliveries} (${report.deliveriesRefusedByReceiver} refused by the receiver)`);
     console.log(`client retries: create ${counts.createRetries}, pay ${counts.payRetries}, notice ${counts.noticeRetries}; polls ${counts.polls} (${counts.failedPolls} failed); duplicate notices ${counts.duplicateNotices}`);
     console.log(`violations: ${violations.reduce((n, v) => n + v.count, 0)}`);

@@ -30,7 +30,11 @@ export interface Service {
   start(): Promise<void>;
   /** Times it exited without being killed by the soak, and was restarted. */
   ownExits: number;
+  /** For each such exit: how it ended and its last lines, so the report shows why even without --keep-logs. */
+  ownExitNotes: string[];
 }
+
+const OWN_EXIT_LINES = 30;
 
 export interface SoakStack {
   /** The API processes, by index: api-1 is apiUrls[0]. */
@@ -63,13 +67,16 @@ function nodeService(name: ServiceName, command: readonly string[], env: Record<
   const service: Service = {
     name,
     ownExits: 0,
+    ownExitNotes: [],
     async start() {
       killedBySoak = false;
       const started = startProcess(command, env, { outputFile: logFile });
       current = started;
-      void started.exit.then(async () => {
+      void started.exit.then(async (code) => {
         if (killedBySoak || stopping() || current !== started) return;
         service.ownExits++;
+        const lastLines = started.output().trimEnd().split('\n').slice(-OWN_EXIT_LINES).join('\n');
+        service.ownExitNotes.push(`${new Date().toISOString()} exit code ${code} signal ${started.child.signalCode ?? 'none'}; last lines:\n${lastLines}`);
         await sleep(1000);
         if (!stopping() && current === started) await service.start().catch(() => {});
       });
@@ -154,6 +161,7 @@ export async function startSoakStack(options: { keepLogs?: string }): Promise<So
     const temporal: Service = {
       name: 'temporal',
       ownExits: 0,
+      ownExitNotes: [],
       async kill() {
         const pid = server.pid;
         if (pid === null) throw new Error('the Temporal dev server runs inside the SDK here; the soak needs the CLI (make tools)');
@@ -168,7 +176,7 @@ export async function startSoakStack(options: { keepLogs?: string }): Promise<So
         server = await startDevServer(temporalOptions);
       },
     };
-    const postgresService: Service = { name: 'postgres', ownExits: 0, kill: () => pg.kill(), start: () => pg.start() };
+    const postgresService: Service = { name: 'postgres', ownExits: 0, ownExitNotes: [], kill: () => pg.kill(), start: () => pg.start() };
 
     for (const service of [...workers, ...apis]) await service.start();
     return {
