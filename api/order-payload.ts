@@ -16,11 +16,14 @@ const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
  * Keys and parameters (order number, line id, SKU, source, path and query values): bounded, no
  * control characters (NUL included) and well-formed Unicode (no lone surrogates). They come back to
  * us (in ShipStation's notices, in lookups) and must match exactly, so they are refused, never cut.
+ * Lengths count code points, as ShipStation, PostgreSQL, JSON Schema's maxLength and our notice
+ * reading do (zod's max counts UTF-16 units, which would refuse 30 emoji as 60 characters).
  */
 export const text = (max: number) =>
   z
     .string()
-    .max(max, { message: `at most ${max} characters` })
+    .refine((v) => codePointLength(v) <= max, { message: `at most ${max} characters` })
+    .openapi({ maxLength: max })
     .refine((v) => !CONTROL_CHARACTERS.test(v), { message: 'contains control characters' })
     .refine((v) => v.isWellFormed(), { message: 'is not well-formed Unicode (lone surrogate)' });
 

@@ -125,6 +125,19 @@ describe('an order as posted', () => {
       expect(detailPaths(res), path).toEqual([path]);
     }
   });
+
+  it('key field lengths count characters (code points), as ShipStation does, not UTF-16 units', async () => {
+    // 50 emoji are 100 UTF-16 units but 50 characters: within bounds, and stored as given.
+    const sku = '📦'.repeat(50);
+    const orderNumber = `LIM-EMOJI-${'🍓'.repeat(30)}`;
+    const res = await post(orderPayload({ orderNumber, lines: [{ lineId: 'L1', sku, name: 'n', quantity: 1, unitPrice: 1 }] }));
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect((await get(orderNumber)).body.lines[0].sku).toBe(sku);
+    // One more is refused, naming the field.
+    const over = await post(orderPayload({ lines: [{ lineId: 'L1', sku: `${sku}📦`, name: 'n', quantity: 1, unitPrice: 1 }] }));
+    expect(over.status).toBe(400);
+    expect(detailPaths(over)).toEqual(['lines.0.sku']);
+  });
 });
 
 describe('messy but meaningful input is cleaned, not refused', () => {
