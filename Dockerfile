@@ -7,7 +7,10 @@ ARG NODE_IMAGE=node:20.19.5-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+# patches/ before npm ci: its postinstall (patch-package) patches dependencies from it, and npm prune
+# below keeps the patched files.
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund

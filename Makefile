@@ -23,8 +23,9 @@ typecheck: install
 
 install: $(NODE_MODULES_STAMP)
 
-# npm ci only when package-lock.json changed since the last install.
-$(NODE_MODULES_STAMP): package-lock.json
+# npm ci only when package-lock.json or a patch of a dependency (patches/, applied by patch-package
+# in postinstall) changed since the last install.
+$(NODE_MODULES_STAMP): package-lock.json $(wildcard patches/*.patch)
 	npm ci --no-audit --no-fund
 
 tools:

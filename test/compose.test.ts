@@ -235,6 +235,9 @@ describe('Dockerfile', () => {
     expect(DOCKERFILE).toMatch(/^USER node$/m);
     expect(DOCKERFILE).toContain('npm run build');
     expect(DOCKERFILE).toContain('--omit=dev');
+    // The dependency patches (patch-package, run by npm ci's postinstall) are there before npm ci runs.
+    expect(DOCKERFILE.indexOf('COPY patches ./patches'), 'patches/ is copied before npm ci').toBeGreaterThan(-1);
+    expect(DOCKERFILE.indexOf('COPY patches ./patches')).toBeLessThan(DOCKERFILE.indexOf('RUN npm ci'));
     // The allocator the benchmarks measure (bench/stack.ts preloads the same library when the machine has it).
     expect(DOCKERFILE).toMatch(/apt-get install -y --no-install-recommends libjemalloc2/);
     expect(DOCKERFILE).toMatch(/^\s+LD_PRELOAD=\/usr\/local\/lib\/libjemalloc\.so\.2$/m);
