@@ -22,7 +22,7 @@ const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 export const text = (max: number) =>
   z
     .string()
-    .refine((v) => codePointLength(v) <= max, { message: `at most ${max} characters` })
+    .refine((v) => v.length <= max || codePointLength(v) <= max, { message: `at most ${max} characters` })
     .openapi({ maxLength: max })
     .refine((v) => !CONTROL_CHARACTERS.test(v), { message: 'contains control characters' })
     .refine((v) => v.isWellFormed(), { message: 'is not well-formed Unicode (lone surrogate)' });
