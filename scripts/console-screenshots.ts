@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -36,6 +37,7 @@ import { cancelUpdate } from '../workflows/messages';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { createOrderWorker } from '../worker';
 import { findChromium, launchBrowser, DEFAULT_CHROMIUM_PATH } from '../test/support/browser';
+import { Teardown } from '../test/support/processes';
 
 const OUT_DIR = path.join(PROJECT_ROOT, 'docs', 'ops-console');
 const WIDTH = 1280;
@@ -110,22 +112,13 @@ async function main() {
     process.exit(1);
   }
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'ssw-screenshots-'));
-  const cleanups: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        console.warn(`while stopping: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-    rmSync(workDir, { recursive: true, force: true });
-  };
+  const teardown = new Teardown();
+  teardown.add(() => rmSync(workDir, { recursive: true, force: true }));
 
   try {
     say(`stack in ${workDir}`);
     const server = await startDevServer({ port: await freePort(), namespace: 'default', searchAttributes: ORDER_SEARCH_ATTRIBUTES, logFile: path.join(workDir, 'temporal.log') });
-    cleanups.push(() => server.stop());
+    teardown.add(() => server.stop());
 
     // The default port of `make dev` when it is free, so the pages look like the reader's own.
     const port = await freePort().then(async (fallback) => ((await portFree(3000)) ? 3000 : fallback));
@@ -146,23 +139,23 @@ async function main() {
     installWorkerRuntime(logger, { metricsPort: 0 });
 
     const temporal = await connectClient(config.temporal);
-    cleanups.push(() => temporal.connection.close());
+    teardown.add(() => temporal.connection.close());
     const database = await openDatabase(config.database);
-    cleanups.push(() => database.close());
+    teardown.add(() => database.close());
     await migrateDatabase(database);
     const db = database.db;
 
     const connection = await connectWorker(config.temporal);
-    cleanups.push(() => connection.close());
+    teardown.add(() => connection.close());
     const { gateway } = createOrderServices(db, temporal, { taskQueue: config.temporal.taskQueue, orders: config.orders, requestTimeoutMs: config.requestTimeoutMs, relay: { logger } });
     const worker = await createOrderWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, db, gateway });
     const workerRun = worker.run();
-    cleanups.push(async () => {
+    teardown.add(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
     });
     const api = await startApiServer({ config, db, temporal, logger, secretDigest });
-    cleanups.push(async () => void (await api.stop(1000)));
+    teardown.add(async () => void (await api.stop(1000)));
     const direct = `http://127.0.0.1:${port}`;
     say(`API at ${origin}`);
 
@@ -247,7 +240,7 @@ async function main() {
     // ---- the pages ----
     say(`chromium ${chromiumPath}`);
     const browser = await launchBrowser(chromiumPath);
-    cleanups.push(() => browser.close());
+    teardown.add(() => browser.close());
     const context = await browser.newContext({ baseURL: origin, viewport: { width: WIDTH, height: 800 }, deviceScaleFactor: 1, colorScheme: 'light' });
     context.setDefaultTimeout(30_000);
     const page = await context.newPage();
@@ -324,19 +317,16 @@ async function main() {
     await shot('merchant');
     say('done');
   } finally {
-    await stopAll();
+    await teardown.run();
   }
 }
 
 function portFree(port: number): Promise<boolean> {
-  return import('node:net').then(
-    ({ default: net }) =>
-      new Promise<boolean>((resolve) => {
-        const probe = net.createServer();
-        probe.once('error', () => resolve(false));
-        probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-      }),
-  );
+  return new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }
 
 main().then(
