@@ -11,7 +11,7 @@ import { call, sleep, type TestApp } from './support/api';
 import { DATABASE_KINDS } from './support/database';
 import { createOrder, eventually, orderPayload, readState } from './support/orders';
 import { LONG_SETTINGS, startTestStack, type TestStack } from './support/stack';
-import { signatureValid, startWebhookReceiver, type Responder, type WebhookReceiver } from './support/webhook-receiver';
+import { signatureValid, startWebhookReceiver, webhookReceivers, type WebhookReceiver } from './support/webhook-receiver';
 
 const ADMIN_TOKEN = 'admin-token-confirmations';
 const enc = encodeURIComponent;
@@ -71,18 +71,14 @@ const idempotencyKeys = (receiver: WebhookReceiver) => new Set(receiver.received
 describe('confirmations with long deadlines', () => {
   let stack: TestStack;
   let app: TestApp;
-  const receivers: WebhookReceiver[] = [];
-  const receiver = async (respond?: Responder) => {
-    const r = await startWebhookReceiver(respond);
-    receivers.push(r);
-    return r;
-  };
+  const receivers = webhookReceivers();
+  const receiver = receivers.start;
   beforeAll(async () => {
     stack = await startTestStack();
     app = stack.app({ adminToken: ADMIN_TOKEN });
   });
   afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
+    await receivers.closeAll();
     await stack?.close();
   });
 

@@ -18,7 +18,7 @@ import { call, type TestApp } from './support/api';
 import { pageText, signIn } from './support/console-client';
 import { createOrder, eventually, orderPayload, readState } from './support/orders';
 import { startTestStack, type TestStack } from './support/stack';
-import { signatureValid, startWebhookReceiver, type ReceivedRequest, type Responder, type WebhookReceiver } from './support/webhook-receiver';
+import { signatureValid, startWebhookReceiver, webhookReceivers, type ReceivedRequest, type WebhookReceiver } from './support/webhook-receiver';
 
 const ADMIN_TOKEN = 'admin-token-webhook-delivery';
 const enc = encodeURIComponent;
@@ -63,12 +63,8 @@ const verifies = (secret: string, r: ReceivedRequest) => {
 describe('webhook delivery with private networks allowed (make dev, the tests)', () => {
   let stack: TestStack;
   let app: TestApp;
-  const receivers: WebhookReceiver[] = [];
-  const receiver = async (respond?: Responder) => {
-    const r = await startWebhookReceiver(respond);
-    receivers.push(r);
-    return r;
-  };
+  const receivers = webhookReceivers();
+  const receiver = receivers.start;
   /** Push for the merchant to the receiver; the new signing secret. */
   const pushTo = async (merchantId: string, hook: WebhookReceiver) => {
     const res = await setTarget(app, merchantId, { mode: 'push', webhookUrl: hook.url });
@@ -80,7 +76,7 @@ describe('webhook delivery with private networks allowed (make dev, the tests)',
     app = stack.app({ adminToken: ADMIN_TOKEN });
   });
   afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.close()));
+    await receivers.closeAll();
     await stack?.close();
   });
 

@@ -92,6 +92,19 @@ export async function startWebhookReceiver(respond: Responder = answer200): Prom
   return receiver;
 }
 
+/** The receivers one suite starts, closed together in its afterAll. */
+export function webhookReceivers() {
+  const started: WebhookReceiver[] = [];
+  return {
+    start: async (respond?: Responder) => {
+      const r = await startWebhookReceiver(respond);
+      started.push(r);
+      return r;
+    },
+    closeAll: () => Promise.all(started.splice(0).map((r) => r.close())),
+  };
+}
+
 /** Verifies the deprecated `X-Signature: sha256=<hex>` = HMAC-SHA256(secret string, raw body), as a receiver would. */
 export function signatureValid(secret: string, rawBody: string, header: string | string[] | undefined): boolean {
   if (typeof header !== 'string') return false;
