@@ -9,12 +9,26 @@ import type { OrderFactRow } from '../db/schema';
 import type { BulkRetryFilter } from '../activities/bulk-retry';
 import { readNotice, toShipmentReport } from '../domain/shipstation/shipnotify';
 import { STUCK_REASON_TEXT } from '../domain/order';
+import type { OpsAction } from '../domain/lifecycle';
+import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type OrderRequest, type RequestEnvelope } from '../workflows/messages';
 import { describeWait } from '../domain/dates';
 import { badRequest, conflict, notFound } from './errors';
 import type { RouteServices } from './services';
 import { noticeQuery } from './shipstation/shipnotify';
 
 type Services = Pick<RouteServices, 'db' | 'relay'>;
+
+/**
+ * The actions ops take on one order (where availableOpsActions allows them): the update each sends,
+ * and whether it asks for a reason. In this order the ops API registers its routes.
+ */
+export const ORDER_ACTIONS: Record<OpsAction, { update: OrderRequest<RequestEnvelope & { reason?: string }>; withReason: boolean }> = {
+  retry: { update: retryUpdate, withReason: false },
+  resend: { update: resendUpdate, withReason: false },
+  release: { update: releaseUpdate, withReason: false },
+  hold: { update: holdUpdate as never, withReason: true },
+  cancel: { update: cancelUpdate as never, withReason: true },
+};
 
 /**
  * Re-runs a stored ShipNotice through the same idempotent path it took (stored as a fact, then

@@ -7,10 +7,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { findOrderByNumber, listOrders } from '../../db/orders';
 import { parseDuration } from '../../domain/dates';
 import { ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
-import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type OrderRequest, type RequestEnvelope } from '../../workflows/messages';
 import { requireAdmin } from '../auth';
 import { notFound } from '../errors';
-import { bulkRetrySummary, replayShipment } from '../ops-actions';
+import { bulkRetrySummary, ORDER_ACTIONS, replayShipment } from '../ops-actions';
 import { opsRequester, sendOrderRequest } from '../order-requests';
 import { text } from '../order-payload';
 import { orderSummary, OrderSummarySchema, orderView, OrderViewSchema, temporalWorkflowUrl } from '../order-view';
@@ -90,14 +89,7 @@ export function opsRoutes(services: RouteServices) {
     },
   );
 
-  const actions: [string, OrderRequest<RequestEnvelope & { reason?: string }>, boolean][] = [
-    ['retry', retryUpdate, false],
-    ['resend', resendUpdate, false],
-    ['release', releaseUpdate, false],
-    ['hold', holdUpdate as never, true],
-    ['cancel', cancelUpdate as never, true],
-  ];
-  for (const [action, update, withReason] of actions) {
+  for (const [action, { update, withReason }] of Object.entries(ORDER_ACTIONS)) {
     app.openapi(
       createRoute({
         ...admin,

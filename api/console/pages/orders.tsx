@@ -10,10 +10,9 @@ import type { OrderRow } from '../../../db/schema';
 import { availableOpsActions, type OpsAction } from '../../../domain/lifecycle';
 import { ORDER_STATUSES, STUCK_REASONS, STUCK_REASON_TEXT, type OrderStatus, type StuckReason } from '../../../domain/order';
 import { describeFact } from '../../../domain/facts';
-import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate } from '../../../workflows/messages';
 import { notFound } from '../../errors';
 import { decodeOrderCursor, encodeOrderCursor, temporalWorkflowUrl } from '../../order-view';
-import { discardPendingFact, replayShipment, retryFact } from '../../ops-actions';
+import { discardPendingFact, ORDER_ACTIONS, replayShipment, retryFact } from '../../ops-actions';
 import { sendOrderRequest } from '../../order-requests';
 import type { RouteServices } from '../../services';
 import { act, consoleRequester, formFields, textField, type ConsoleContext } from '../actions';
@@ -174,23 +173,22 @@ export function orderPages(services: RouteServices) {
 
   // ---- actions on one order: the gateway, as the ops API sends them --------------------------------
 
-  const ACTIONS: Record<OpsAction, { done: string; send: (c: ConsoleContext, ref: { merchantId: string; orderNumber: string }, reason: string | null) => Promise<void> }> = {
-    retry: { done: 'Retried', send: (c, ref) => sendOrderRequest(db, gateway, ref, retryUpdate, {}, consoleRequester(c)) },
-    resend: { done: 'Re-offered to ShipStation', send: (c, ref) => sendOrderRequest(db, gateway, ref, resendUpdate, {}, consoleRequester(c)) },
-    release: { done: 'Released', send: (c, ref) => sendOrderRequest(db, gateway, ref, releaseUpdate, {}, consoleRequester(c)) },
-    hold: { done: 'Put on hold', send: (c, ref, reason) => sendOrderRequest(db, gateway, ref, holdUpdate, { reason: reason! }, consoleRequester(c)) },
-    cancel: { done: 'Canceled', send: (c, ref, reason) => sendOrderRequest(db, gateway, ref, cancelUpdate, { reason: reason! }, consoleRequester(c)) },
+  const DONE: Record<OpsAction, string> = {
+    retry: 'Retried',
+    resend: 'Re-offered to ShipStation',
+    release: 'Released',
+    hold: 'Put on hold',
+    cancel: 'Canceled',
   };
-  for (const [action, { done, send }] of Object.entries(ACTIONS)) {
+  for (const [action, { update, withReason }] of Object.entries(ORDER_ACTIONS) as [OpsAction, (typeof ORDER_ACTIONS)[OpsAction]][]) {
     app.post(`/orders/:merchant/:orderNumber/${action}`, async (c) => {
       const { merchant, orderNumber } = c.req.param();
       const back = orderPath(merchant, orderNumber);
       return act(c, services, back, async () => {
         const record = await existing(c);
-        const needsReason = action === 'hold' || action === 'cancel';
-        const reason = needsReason ? textField(await formFields(c), 'reason', 'Reason', { max: 500, required: true }) : null;
-        await send(c, { merchantId: record.order.merchantId, orderNumber: record.order.orderNumber }, reason);
-        return `${done}: order ${orderNumber}.`;
+        const args = withReason ? { reason: textField(await formFields(c), 'reason', 'Reason', { max: 500, required: true }) } : {};
+        await sendOrderRequest(db, gateway, { merchantId: record.order.merchantId, orderNumber: record.order.orderNumber }, update, args, consoleRequester(c));
+        return `${DONE[action]}: order ${orderNumber}.`;
       });
     });
   }
@@ -277,7 +275,7 @@ const OrderActions: FC<{ record: OrderRecord; session: ConsoleEnv['Variables']['
         <div class="actions">
           {actions.map((action) => (
             <PostForm action={`${base}/${action}`} session={session} label={`${ACTION_LABEL[action]} order`} class="card">
-              {(action === 'hold' || action === 'cancel') && <Field label="Reason" name="reason" required maxLength={500} />}
+              {ORDER_ACTIONS[action].withReason && <Field label="Reason" name="reason" required maxLength={500} />}
               <button type="submit" class={action === 'cancel' ? 'danger' : undefined} title={ACTION_HELP[action]}>
                 {ACTION_LABEL[action]}
               </button>
