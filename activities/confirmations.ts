@@ -7,7 +7,7 @@
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Db } from '../db/client';
-import { confirmationTargetFor, findConfirmationByKey } from '../db/confirmations';
+import { confirmationTargetFor, findConfirmationByKey, previousSecretValidUntil } from '../db/confirmations';
 import type { ConfirmationTargetRow } from '../db/schema';
 import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../runtime/config';
 import { webhookUrlWarning, type NetworkPolicy } from '../runtime/webhook-address';
@@ -33,10 +33,9 @@ type DeliveryTarget = { mode: 'pickup' } | { mode: 'push'; webhookUrl: string; s
 
 /** The secrets that sign now: the current one, and the previous one while its grace lasts. */
 export function signingSecretsOf(target: ConfirmationTargetRow & { signingSecret: string }, now = Date.now()): SigningSecrets {
-  const previousValid = target.previousSigningSecret !== null && target.previousSecretExpiresAt !== null && Date.parse(target.previousSecretExpiresAt) > now;
   return {
     current: target.signingSecret,
-    previous: previousValid ? target.previousSigningSecret : null,
+    previous: previousSecretValidUntil(target, now) ? target.previousSigningSecret : null,
     legacyKey: target.legacySignatureKey ?? target.signingSecret,
   };
 }

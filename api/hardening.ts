@@ -7,6 +7,7 @@ import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { secureHeaders } from 'hono/secure-headers';
+import { CONSOLE_PATH } from './console/guard';
 import { ApiError } from './errors';
 
 /** The ShipStation endpoint's mount point: it answers in plain text and has its own body limit. */
@@ -15,7 +16,7 @@ export const SHIPSTATION_PATH = '/shipstation';
 const isShipStationPath = (path: string) => path === SHIPSTATION_PATH || path.startsWith(`${SHIPSTATION_PATH}/`);
 
 /** The ops console's pages (api/console/): the one place this service serves HTML to browsers. */
-const isConsolePath = (path: string) => path === '/ops' || path.startsWith('/ops/');
+const isConsolePath = (path: string) => path === CONSOLE_PATH || path.startsWith(`${CONSOLE_PATH}/`);
 
 /** Answers that carry API keys, passwords, order addresses: no cache (browser, proxy) may keep them. */
 const isPrivatePath = (path: string) => path === '/api' || path.startsWith('/api/') || isShipStationPath(path) || isConsolePath(path);

@@ -8,10 +8,10 @@ import { findOrderById } from '../db/orders';
 import type { OrderFactRow } from '../db/schema';
 import type { BulkRetryFilter } from '../activities/bulk-retry';
 import { readNotice, toShipmentReport } from '../domain/shipstation/shipnotify';
-import { STUCK_REASON_TEXT } from '../domain/order';
+import { STUCK_REASONS, STUCK_REASON_TEXT, type StuckReason } from '../domain/order';
 import type { OpsAction } from '../domain/lifecycle';
 import { cancelUpdate, holdUpdate, releaseUpdate, resendUpdate, retryUpdate, type OrderRequest, type RequestEnvelope } from '../workflows/messages';
-import { describeWait } from '../domain/dates';
+import { describeWait, parseDuration } from '../domain/dates';
 import { badRequest, conflict, notFound } from './errors';
 import type { RouteServices } from './services';
 import { noticeQuery } from './shipstation/shipnotify';
@@ -75,6 +75,25 @@ export async function discardPendingFact(services: Services, id: number, reason:
   if (!discarded) throw conflict(`fact ${id} is being delivered right now, or was settled meanwhile; nothing discarded (look again, then retry or discard)`);
   services.relay.kick();
   return discarded;
+}
+
+/** A bulk retry's selection as a person gives it: each part optional (empty: any). */
+export interface BulkRetrySelection {
+  merchant?: string;
+  reason?: string;
+  stuckFor?: string;
+}
+
+/** The selection as a bulk retry takes it; a bad duration or reason is refused with the field's name. */
+export function bulkRetryFilter(selection: BulkRetrySelection): Omit<BulkRetryFilter, 'requestedBy'> {
+  if (selection.reason && !(STUCK_REASONS as readonly string[]).includes(selection.reason)) throw badRequest(`Stuck reason: "${selection.reason}" is not a stuck reason`);
+  const stuckForMs = selection.stuckFor ? parseDuration(selection.stuckFor) : null;
+  if (selection.stuckFor && !(stuckForMs && stuckForMs > 0)) throw badRequest(`Stuck for: "${selection.stuckFor}" is not a duration such as 30m, 4h or 3d`);
+  return {
+    ...(selection.merchant ? { merchantId: selection.merchant } : {}),
+    ...(selection.reason ? { reason: selection.reason as StuckReason } : {}),
+    ...(stuckForMs ? { stuckForMs } : {}),
+  };
 }
 
 /** The bulk retry's title in the Web UI: what it selected. */

@@ -200,3 +200,9 @@ export async function rotateSigningSecret(db: Db, merchantId: string, source: st
   const until = updated[0]!.previousSecretExpiresAt;
   return { secret, previousValidUntil: until && graceMs > 0 ? toIso(until) : null };
 }
+
+/** Until when a rotated-away secret still signs beside the new one, while it does (else null). */
+export function previousSecretValidUntil(t: ConfirmationTargetRow, now = Date.now()): string | null {
+  if (t.previousSigningSecret === null || t.previousSecretExpiresAt === null) return null;
+  return Date.parse(t.previousSecretExpiresAt) > now ? toIso(t.previousSecretExpiresAt) : null;
+}

@@ -159,13 +159,21 @@ export function webhookUrlProblem(raw: string, policy: NetworkPolicy): string | 
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http(s) URL';
   if (url.protocol === 'http:' && !policy.allowPrivateNetworks) return 'must use https (plain http is allowed only with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true)';
   if (url.username || url.password) return 'must not include a user name or password';
-  const host = normalHost(url.hostname);
+  return hostProblem(normalHost(url.hostname), policy);
+}
+
+/**
+ * Why a host is refused before anything is resolved, or null: a metadata service's name, or a literal
+ * address of a refused kind. Asked when a target is set and again at each delivery.
+ */
+export function hostProblem(host: string, policy: NetworkPolicy): string | null {
   if (isMetadataHostname(host)) return `${host} is a cloud metadata service`;
-  if (classifyAddress(host) !== null) {
-    const problem = addressProblem(host, policy);
-    if (problem) return problem;
-  }
-  return null;
+  return classifyAddress(host) !== null ? addressProblem(host, policy) : null;
+}
+
+/** The warning for a stored target: only a push target has a webhook to warn about. */
+export function pushTargetWarning(target: { mode: string; webhookUrl: string | null }): string | null {
+  return target.mode === 'push' ? webhookUrlWarning(target.webhookUrl) : null;
 }
 
 /** What the ops views say about a stored target that would not be accepted as new: plain http. */

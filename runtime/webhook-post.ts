@@ -9,7 +9,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { addressProblem, classifyAddress, isMetadataHostname, refusedAddressReason, type NetworkPolicy } from './webhook-address';
+import { classifyAddress, hostProblem, refusedAddressReason, type NetworkPolicy } from './webhook-address';
 
 /** Enough for a receiver's error message; the rest of the answer is never read. */
 export const ANSWER_LIMIT = 4096;
@@ -37,12 +37,9 @@ const systemResolver: Resolver = (hostname) => dnsLookup(hostname, { all: true, 
 /** The address to connect to: the literal one, or the first a name resolves to once every one passed the check. */
 export async function checkedAddress(hostname: string, policy: NetworkPolicy, resolve: Resolver = systemResolver): Promise<PinnedAddress> {
   const host = hostname.replace(/^\[(.*)\]$/, '$1');
-  if (isMetadataHostname(host)) throw new WebhookAddressRefused(`${host} is a cloud metadata service`);
-  if (classifyAddress(host) !== null) {
-    const problem = addressProblem(host, policy);
-    if (problem) throw new WebhookAddressRefused(problem);
-    return { address: host, family: host.includes(':') ? 6 : 4 };
-  }
+  const problem = hostProblem(host, policy);
+  if (problem) throw new WebhookAddressRefused(problem);
+  if (classifyAddress(host) !== null) return { address: host, family: host.includes(':') ? 6 : 4 };
   const resolved = await resolve(host);
   if (resolved.length === 0) throw new Error(`${host} resolves to no address`);
   // Every address, not just the first: the connection may not be the only one a name is used for.

@@ -21,9 +21,11 @@ export const FORM_TOKEN_FIELD = '_form';
 /** Pages anyone may load: the sign-in form and the console's own stylesheet and script. */
 const isOpen = (path: string) => path === `${CONSOLE_PATH}/sign-in` || path.startsWith(`${CONSOLE_PATH}/assets/`);
 
+const OWN_PAGE = new RegExp(`^${CONSOLE_PATH}(?:[/?#]|$)`);
+
 /** Where the console may send a browser back to: its own pages only, never another site. */
 export function consolePath(candidate: string | undefined | null, fallback = CONSOLE_PATH): string {
-  return candidate && /^\/ops(?:[/?#]|$)/.test(candidate) && !candidate.includes('\\') ? candidate : fallback;
+  return candidate && OWN_PAGE.test(candidate) && !candidate.includes('\\') ? candidate : fallback;
 }
 
 export interface SessionCookieSettings {

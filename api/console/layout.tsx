@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import type { Child, FC, PropsWithChildren } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Flash } from '../../db/console-sessions';
+import { toIso } from '../../db/orders';
 import type { ConsoleSessionRow } from '../../db/schema';
 import { CONSOLE_PATH, FORM_TOKEN_FIELD } from './guard';
 
@@ -123,9 +124,12 @@ export const Copyable: FC<{ label: string; value: string; id: string }> = ({ lab
   </div>
 );
 
-/** A time as ISO for machines (title) and a short UTC form for people. */
-export const When: FC<{ at: string | null | undefined; none?: string }> = ({ at, none }) =>
-  at ? <time datetime={at} title={at}>{`${at.slice(0, 16).replace('T', ' ')} UTC`}</time> : <span class="muted">{none ?? 'never'}</span>;
+/** A time (as the database or a workflow gives it) as ISO for machines (title) and a short UTC form for people. */
+export const When: FC<{ at: string | null | undefined; none?: string }> = ({ at, none }) => {
+  if (!at) return <span class="muted">{none ?? 'never'}</span>;
+  const iso = toIso(at);
+  return <time datetime={iso} title={iso}>{`${iso.slice(0, 16).replace('T', ' ')} UTC`}</time>;
+};
 
 /** How long ago, in words, for "stuck for" and "last polled". */
 export function ago(at: string, now = Date.now()): string {

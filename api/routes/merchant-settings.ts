@@ -1,12 +1,12 @@
 /** Admin API: how a merchant's confirmations are delivered, and its deadline overrides. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { listConfirmationTargets, rotateSigningSecret, setConfirmationTarget } from '../../db/confirmations';
+import { listConfirmationTargets, previousSecretValidUntil, rotateSigningSecret, setConfirmationTarget } from '../../db/confirmations';
 import type { Db } from '../../db/client';
 import { findMerchant, setMerchantDeadlines } from '../../db/merchants';
 import { toIso } from '../../db/orders';
 import type { ConfirmationTargetRow, MerchantRow } from '../../db/schema';
 import { MAX_DURATION_MS, parseDuration } from '../../domain/dates';
-import { webhookUrlProblem, webhookUrlWarning, type NetworkPolicy } from '../../runtime/webhook-address';
+import { pushTargetWarning, webhookUrlProblem, type NetworkPolicy } from '../../runtime/webhook-address';
 import { requireAdmin } from '../auth';
 import { badRequest, notFound } from '../errors';
 import { text } from '../order-payload';
@@ -100,14 +100,8 @@ export async function setDeadlines(db: Db, merchantId: string, deadlines: z.infe
   await setMerchantDeadlines(db, merchantId, deadlines);
 }
 
-/** Until when a rotated-away secret still signs, while it does. */
-export function previousSecretValidUntil(t: ConfirmationTargetRow, now = Date.now()): string | null {
-  if (t.previousSigningSecret === null || t.previousSecretExpiresAt === null) return null;
-  return Date.parse(t.previousSecretExpiresAt) > now ? toIso(t.previousSecretExpiresAt) : null;
-}
-
 const view = (t: ConfirmationTargetRow) => {
-  const warning = t.mode === 'push' ? webhookUrlWarning(t.webhookUrl) : null;
+  const warning = pushTargetWarning(t);
   const previousUntil = previousSecretValidUntil(t);
   return {
     source: t.source === '' ? null : t.source,

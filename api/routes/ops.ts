@@ -9,7 +9,7 @@ import { parseDuration } from '../../domain/dates';
 import { ORDER_STATUSES, STUCK_REASONS } from '../../domain/order';
 import { requireAdmin } from '../auth';
 import { notFound } from '../errors';
-import { bulkRetrySummary, ORDER_ACTIONS, replayShipment } from '../ops-actions';
+import { bulkRetryFilter, bulkRetrySummary, ORDER_ACTIONS, replayShipment } from '../ops-actions';
 import { opsRequester, sendOrderRequest } from '../order-requests';
 import { text } from '../order-payload';
 import { orderSummary, OrderSummarySchema, orderView, OrderViewSchema, temporalWorkflowUrl } from '../order-view';
@@ -132,12 +132,8 @@ export function opsRoutes(services: RouteServices) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const filter = {
-        ...(body.merchant ? { merchantId: body.merchant } : {}),
-        ...(body.reason ? { reason: body.reason } : {}),
-        ...(body.stuckFor ? { stuckForMs: parseDuration(body.stuckFor)! } : {}),
-        requestedBy: opsRequester((name) => c.req.header(name)),
-      };
+      // The schema above has refused a bad reason or duration already.
+      const filter = { ...bulkRetryFilter(body), requestedBy: opsRequester((name) => c.req.header(name)) };
       // Most runs finish in seconds; a long one goes on durably and is followed by its id.
       const bulk = await bulkRetries.start(filter, bulkRetrySummary(filter));
       return 'status' in bulk ? c.json(bulk, 202) : c.json(bulk, 200);

@@ -8,6 +8,9 @@ import type { ConnectionRow } from '../../db/schema';
 import type { RouteServices } from '../services';
 import type { Outcome } from './outcome';
 
+/** How a dry run of the export (HEAD, ?dryRun, the console's "Test connection") is logged: ops testing, not ShipStation calling. */
+export const EXPORT_DRY_RUN_ACTION = 'export-dry-run';
+
 export interface AnsweredCall {
   /** Null when the credentials named no connection (or a wrong password): there is no log to write to. */
   connection: ConnectionRow | null;

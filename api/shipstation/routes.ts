@@ -13,7 +13,7 @@ import type { RouteServices } from '../services';
 import { connectionLogin, queryParam } from './credentials';
 import { isDryRun, serveExport } from './export';
 import { failure, send, text, type Outcome } from './outcome';
-import { recordCall } from './request-log';
+import { EXPORT_DRY_RUN_ACTION, recordCall } from './request-log';
 import { receiveNotice } from './shipnotify';
 
 /** Before a ShipStation call is answered 503 for the database, it is tried once more after this. */
@@ -72,7 +72,7 @@ export function shipstationRoutes(services: RouteServices) {
       outcome = failure(error, logger);
     }
     // A dry run is ops testing the connection, not ShipStation calling: log it apart.
-    return respond(c, { connection: caller.connection, action: dryRun ? 'export-dry-run' : action, outcome, started });
+    return respond(c, { connection: caller.connection, action: dryRun ? EXPORT_DRY_RUN_ACTION : action, outcome, started });
   }
 
   /** The action asked for, if the method fits it. */

@@ -6,10 +6,9 @@
 import { Hono } from 'hono';
 import { BULK_RETRY_LIMIT, stuckOrderSelection, type BulkRetryFilter } from '../../../activities/bulk-retry';
 import { countOrders } from '../../../db/orders';
-import { parseDuration } from '../../../domain/dates';
-import { STUCK_REASONS, STUCK_REASON_TEXT, type StuckReason } from '../../../domain/order';
-import { ApiError, badRequest, notFound } from '../../errors';
-import { bulkRetrySummary } from '../../ops-actions';
+import { STUCK_REASONS, STUCK_REASON_TEXT } from '../../../domain/order';
+import { ApiError, notFound } from '../../errors';
+import { bulkRetryFilter, bulkRetrySummary, type BulkRetrySelection } from '../../ops-actions';
 import type { RouteServices } from '../../services';
 import { act, consoleRequester, formFields, textField } from '../actions';
 import { CONSOLE_PATH, type ConsoleEnv } from '../guard';
@@ -18,37 +17,18 @@ import { orderPath } from './orders';
 
 const REASON_OPTIONS = STUCK_REASONS.map((r) => ({ value: r, label: STUCK_REASON_TEXT[r] }));
 
-interface Selection {
-  merchant: string;
-  reason: string;
-  stuckFor: string;
-}
-
-/** The selection as a bulk retry takes it; a bad duration or reason is refused with the field's name. */
-function toFilter(selection: Selection): Omit<BulkRetryFilter, 'requestedBy'> {
-  if (selection.reason && !(STUCK_REASONS as readonly string[]).includes(selection.reason)) throw badRequest(`Stuck reason: "${selection.reason}" is not a stuck reason`);
-  const stuckForMs = selection.stuckFor ? parseDuration(selection.stuckFor) : null;
-  if (selection.stuckFor && !(stuckForMs && stuckForMs > 0)) throw badRequest(`Stuck for: "${selection.stuckFor}" is not a duration such as 30m, 4h or 3d`);
-  return {
-    ...(selection.merchant ? { merchantId: selection.merchant } : {}),
-    ...(selection.reason ? { reason: selection.reason as StuckReason } : {}),
-    ...(stuckForMs ? { stuckForMs } : {}),
-  };
-}
-
-
 export function bulkRetryPages(services: RouteServices) {
   const { db, bulkRetries } = services;
   const app = new Hono<ConsoleEnv>();
 
   app.get('/bulk-retry', async (c) => {
-    const selection: Selection = { merchant: c.req.query('merchant')?.trim() ?? '', reason: c.req.query('reason')?.trim() ?? '', stuckFor: c.req.query('stuckFor')?.trim() ?? '' };
+    const selection: BulkRetrySelection = { merchant: c.req.query('merchant')?.trim() ?? '', reason: c.req.query('reason')?.trim() ?? '', stuckFor: c.req.query('stuckFor')?.trim() ?? '' };
     const counting = c.req.query('count') === '1';
     let matched: number | null = null;
     let problem: string | null = null;
     if (counting) {
       try {
-        matched = await countOrders(db, stuckOrderSelection(toFilter(selection)));
+        matched = await countOrders(db, stuckOrderSelection(bulkRetryFilter(selection)));
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         problem = error.message;
@@ -96,7 +76,7 @@ export function bulkRetryPages(services: RouteServices) {
         reason: textField(fields, 'reason', 'Stuck reason', { max: 50 }) ?? '',
         stuckFor: textField(fields, 'stuckFor', 'Stuck for', { max: 20 }) ?? '',
       };
-      const filter: BulkRetryFilter = { ...toFilter(selection), requestedBy: consoleRequester(c) };
+      const filter: BulkRetryFilter = { ...bulkRetryFilter(selection), requestedBy: consoleRequester(c) };
       // Most runs finish within seconds and answer their report; a long one goes on durably.
       const started = await bulkRetries.start(filter, bulkRetrySummary(filter));
       workflowId = started.workflowId;

@@ -26,7 +26,7 @@ import {
 } from '../../routes/connections';
 import { serveExport } from '../../shipstation/export';
 import { failure, type Outcome } from '../../shipstation/outcome';
-import { recordCall } from '../../shipstation/request-log';
+import { EXPORT_DRY_RUN_ACTION, recordCall } from '../../shipstation/request-log';
 import type { RouteServices } from '../../services';
 import { act, actAndShow, formFields, validForm, type ConsoleContext } from '../actions';
 import { CONSOLE_PATH, type ConsoleEnv } from '../guard';
@@ -42,7 +42,7 @@ const LOG_LIMIT = 100;
 /** A test page's XML beyond this is cut: the page must stay readable (ShipStation pages are at most EXPORT_PAGE_SIZE orders). */
 const MAX_XML_CHARS = 100_000;
 
-const LOG_ACTIONS = ['export', 'export-dry-run', 'shipnotify'] as const;
+const LOG_ACTIONS = ['export', EXPORT_DRY_RUN_ACTION, 'shipnotify'] as const;
 const LOG_STATUSES = [
   { value: 'ok', label: 'OK (2xx)' },
   { value: 'error', label: 'Errors (4xx, 5xx)' },
@@ -64,7 +64,7 @@ const Errors: FC<{ errors: RecentErrors | undefined }> = ({ errors }) =>
     <span>
       <span class="warning">{`${errors.count} in 24 h`}</span>
       {'; latest '}
-      {String(errors.latestStatus)} <When at={toIso(errors.latestAt)} />
+      {String(errors.latestStatus)} <When at={errors.latestAt} />
       {errors.latestError ? `: ${errors.latestError.slice(0, 160)}` : ''}
     </span>
   ) : (
@@ -163,7 +163,7 @@ const RequestLog: FC<{ connection: ConnectionRow; filter: { action: string; stat
           {rows.map((r) => (
             <tr>
               <td>
-                <When at={toIso(r.at)} />
+                <When at={r.at} />
               </td>
               <td>{r.action}</td>
               <td class="num">{r.status >= 400 ? <span class="warning">{String(r.status)}</span> : String(r.status)}</td>
@@ -218,25 +218,25 @@ const ConnectionFacts: FC<{ connection: ConnectionRow }> = ({ connection: c }) =
       {c.disabledAt && (
         <>
           {' since '}
-          <When at={toIso(c.disabledAt)} />
+          <When at={c.disabledAt} />
         </>
       )}
     </dd>
     <dt>Last export</dt>
     <dd>
-      <When at={c.lastExportAt ? toIso(c.lastExportAt) : null} />
+      <When at={c.lastExportAt} />
     </dd>
     <dt>Last shipnotify</dt>
     <dd>
-      <When at={c.lastShipnotifyAt ? toIso(c.lastShipnotifyAt) : null} />
+      <When at={c.lastShipnotifyAt} />
     </dd>
     <dt>Created</dt>
     <dd>
-      <When at={toIso(c.createdAt)} />
+      <When at={c.createdAt} />
     </dd>
     <dt>Password rotated</dt>
     <dd>
-      <When at={c.passwordRotatedAt ? toIso(c.passwordRotatedAt) : null} />
+      <When at={c.passwordRotatedAt} />
     </dd>
   </dl>
 );
@@ -321,10 +321,10 @@ export function connectionPages(services: RouteServices) {
                     <State connection={row} />
                   </td>
                   <td>
-                    <When at={row.lastExportAt ? toIso(row.lastExportAt) : null} />
+                    <When at={row.lastExportAt} />
                   </td>
                   <td>
-                    <When at={row.lastShipnotifyAt ? toIso(row.lastShipnotifyAt) : null} />
+                    <When at={row.lastShipnotifyAt} />
                   </td>
                   <td>
                     <Errors errors={errors.get(row.id)} />
@@ -386,7 +386,7 @@ export function connectionPages(services: RouteServices) {
     const durationMs = performance.now() - started;
     const by = c.get('session').name;
     outcome.log.detail = { ...outcome.log.detail, from: 'console', ...(by ? { by } : {}) };
-    await recordCall(services, { connection, action: 'export-dry-run', outcome, durationMs });
+    await recordCall(services, { connection, action: EXPORT_DRY_RUN_ACTION, outcome, durationMs });
     const message = outcome.status === 200 ? `Test connection would succeed: ShipStation would import the orders below (last ${TEST_EXPORT_DAYS} days).` : `ShipStation would get ${outcome.status}.`;
     return render(
       c,

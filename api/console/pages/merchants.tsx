@@ -6,15 +6,14 @@
  */
 import { Hono } from 'hono';
 import type { FC } from 'hono/jsx';
-import { listAllConfirmationTargets, listConfirmationTargets } from '../../../db/confirmations';
+import { listAllConfirmationTargets, listConfirmationTargets, previousSecretValidUntil } from '../../../db/confirmations';
 import { listConnections } from '../../../db/connections';
 import { listMerchants } from '../../../db/merchants';
-import { toIso } from '../../../db/orders';
 import type { ConfirmationTargetRow, MerchantRow } from '../../../db/schema';
 import type { DeadlineOverrides } from '../../../domain/lifecycle';
-import { webhookUrlWarning } from '../../../runtime/webhook-address';
+import { pushTargetWarning } from '../../../runtime/webhook-address';
 import { addMerchant, NewMerchant, newMerchantKey } from '../../routes/admin';
-import { DeadlinesBody, existingMerchant, newSigningSecret, previousSecretValidUntil, RotateSecretBody, setDeadlines, setTarget, TargetBody } from '../../routes/merchant-settings';
+import { DeadlinesBody, existingMerchant, newSigningSecret, RotateSecretBody, setDeadlines, setTarget, TargetBody } from '../../routes/merchant-settings';
 import type { RouteServices } from '../../services';
 import { act, actAndShow, formFields, validForm, type ConsoleContext } from '../actions';
 import { CONSOLE_PATH, type ConsoleEnv } from '../guard';
@@ -42,7 +41,7 @@ const TargetsText: FC<{ targets: ConfirmationTargetRow[] }> = ({ targets }) =>
       {targets.map((t) => (
         <li>
           {`${sourceText(t)}: ${t.mode}${t.mode === 'push' && t.webhookUrl ? ` to ${t.webhookUrl}` : ''}`}
-          {t.mode === 'push' && webhookUrlWarning(t.webhookUrl) ? <strong class="warning">{' (plain http)'}</strong> : ''}
+          {pushTargetWarning(t) ? <strong class="warning">{' (plain http)'}</strong> : ''}
         </li>
       ))}
     </ul>
@@ -89,7 +88,7 @@ const MerchantTable: FC<{ merchants: MerchantRow[]; targets: ConfirmationTargetR
           </td>
           <td>{m.name}</td>
           <td>
-            <When at={toIso(m.createdAt)} />
+            <When at={m.createdAt} />
           </td>
           <td>
             <TargetsText targets={targets.filter((t) => t.merchantId === m.id)} />
@@ -105,7 +104,7 @@ const MerchantTable: FC<{ merchants: MerchantRow[]; targets: ConfirmationTargetR
 
 /** A stored push target that would be refused as new (plain http): it works, but ops should see it. */
 const TargetWarning: FC<{ target: ConfirmationTargetRow }> = ({ target }) => {
-  const warning = target.mode === 'push' ? webhookUrlWarning(target.webhookUrl) : null;
+  const warning = pushTargetWarning(target);
   return warning ? <p class="warning" role="note">{`Warning: ${warning}`}</p> : <></>;
 };
 
@@ -150,7 +149,7 @@ const TargetTable: FC<{ c: ConsoleContext; merchantId: string; targets: Confirma
                   <input type="hidden" name="source" value={t.source} />
                   <span class="muted">
                     {'rotated '}
-                    <When at={t.secretRotatedAt ? toIso(t.secretRotatedAt) : null} />
+                    <When at={t.secretRotatedAt} />
                     <PreviousSecretNote target={t} />
                   </span>
                   <button type="submit" class="secondary">
@@ -176,7 +175,7 @@ const MerchantSettings: FC<{ c: ConsoleContext; merchant: MerchantRow; targets: 
       <PostForm action={`${path}/rotate-key`} session={session} class="card" label="Rotate API key">
         <span>
           {'Last rotated '}
-          <When at={merchant.apiKeyRotatedAt ? toIso(merchant.apiKeyRotatedAt) : null} />
+          <When at={merchant.apiKeyRotatedAt} />
           {'. The old key stops working at once.'}
         </span>
         <button type="submit" class="danger">
@@ -246,7 +245,7 @@ export function merchantPages(services: RouteServices) {
           <dd>{merchant.name}</dd>
           <dt>Created</dt>
           <dd>
-            <When at={toIso(merchant.createdAt)} />
+            <When at={merchant.createdAt} />
           </dd>
           <dt>Connections</dt>
           <dd>

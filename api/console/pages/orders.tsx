@@ -132,9 +132,9 @@ export function orderPages(services: RouteServices) {
                   <td>{o.merchantId}</td>
                   <td>{o.source ?? <span class="muted">none</span>}</td>
                   <td>{o.status} <StuckText reason={o.stuckReason} since={o.stuckSince ? toIso(o.stuckSince) : null} /></td>
-                  <td><When at={toIso(o.statusSince)} /></td>
+                  <td><When at={o.statusSince} /></td>
                   <td class="num">{`${o.total} ${o.currency}`}</td>
-                  <td><When at={toIso(o.createdAt)} /></td>
+                  <td><When at={o.createdAt} /></td>
                 </tr>
               ))}
             </tbody>
@@ -226,12 +226,12 @@ const OrderSummary: FC<{ record: OrderRecord; temporalUrl: string }> = ({ record
     <dl class="facts">
       <dt>Merchant</dt><dd>{o.merchantId}</dd>
       <dt>Source</dt><dd>{o.source ?? <span class="muted">none</span>}</dd>
-      <dt>Status</dt><dd><strong>{o.status}</strong> since <When at={toIso(o.statusSince)} /></dd>
+      <dt>Status</dt><dd><strong>{o.status}</strong> since <When at={o.statusSince} /></dd>
       {o.stuckReason && (
         <>
           <dt>Stuck</dt>
           <dd>
-            <span class="badge stuck">{o.stuckReason}</span> since <When at={toIso(o.stuckSince!)} /> ({ago(toIso(o.stuckSince!))}):{' '}
+            <span class="badge stuck">{o.stuckReason}</span> since <When at={o.stuckSince!} /> ({ago(toIso(o.stuckSince!))}):{' '}
             {STUCK_REASON_TEXT[o.stuckReason as StuckReason] ?? o.stuckReason}
             {o.stuckDetail ? ` (${o.stuckDetail})` : ''}
           </dd>
@@ -241,8 +241,8 @@ const OrderSummary: FC<{ record: OrderRecord; temporalUrl: string }> = ({ record
       {o.cancelReason && (<><dt>Canceled</dt><dd>{o.cancelReason}</dd></>)}
       <dt>Paid</dt><dd>{o.paid ? 'yes' : 'no'}</dd>
       <dt>Total</dt><dd>{`${o.total} ${o.currency}`}</dd>
-      <dt>Created</dt><dd><When at={toIso(o.createdAt)} /></dd>
-      <dt>Last modified</dt><dd><When at={toIso(o.lastModified)} /> (what ShipStation's export windows see)</dd>
+      <dt>Created</dt><dd><When at={o.createdAt} /></dd>
+      <dt>Last modified</dt><dd><When at={o.lastModified} /> (what ShipStation's export windows see)</dd>
       <dt>Workflow</dt><dd><a href={temporalUrl} rel="noreferrer">Temporal Web UI</a> <code>{o.workflowId}</code></dd>
     </dl>
     {o.flags.length > 0 && (
@@ -305,7 +305,7 @@ const Lines: FC<{ record: OrderRecord }> = ({ record }) => (
 );
 
 function confirmationState(s: OrderRecord['shipments'][number]) {
-  if (s.confirmationDeliveredAt) return <span class="badge delivered">delivered <When at={toIso(s.confirmationDeliveredAt)} /></span>;
+  if (s.confirmationDeliveredAt) return <span class="badge delivered">delivered <When at={s.confirmationDeliveredAt} /></span>;
   if (s.deliveryRejected) return <span class="badge rejected">{`rejected: ${s.deliveryRejected}`}</span>;
   return <span class="badge">pending</span>;
 }
@@ -356,7 +356,7 @@ const PendingFacts: FC<{ record: OrderRecord; session: ConsoleEnv['Variables']['
             return (
               <tr>
                 <td>{describeFact(f.fact)}</td>
-                <td><When at={toIso(f.receivedAt)} /></td>
+                <td><When at={f.receivedAt} /></td>
                 <td class="num">{f.attempts}</td>
                 <td>{f.lastError ?? ''}</td>
                 <td class="actions">

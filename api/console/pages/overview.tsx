@@ -100,7 +100,7 @@ export function overviewPages(services: RouteServices) {
                     <td><a href={`${CONSOLE_PATH}/connections/${encodeURIComponent(conn.username)}`}>{conn.username}</a></td>
                     <td>{conn.merchantId}{conn.source ? ` (source ${conn.source})` : ''}</td>
                     <td><When at={lastExport} /></td>
-                    <td><When at={conn.lastShipnotifyAt ? toIso(conn.lastShipnotifyAt) : null} /></td>
+                    <td><When at={conn.lastShipnotifyAt} /></td>
                     <td>
                       {conn.disabledAt ? (
                         <span class="muted">disabled</span>
@@ -135,7 +135,7 @@ export function overviewPages(services: RouteServices) {
                   <tr>
                     <td><a href={orderPath(merchantId, orderNumber)}>{orderNumber}</a> ({merchantId})</td>
                     <td>{describeFact(fact.fact)}</td>
-                    <td><When at={toIso(fact.receivedAt)} /></td>
+                    <td><When at={fact.receivedAt} /></td>
                     <td class="num">{fact.attempts}</td>
                     <td>{fact.lastError ?? ''}</td>
                   </tr>
